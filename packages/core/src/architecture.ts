@@ -1,0 +1,64 @@
+import type { AttentionStrategy } from './graph.js';
+import type { ProgressCallback, WeightSource } from './weights.js';
+
+/**
+ * A decoder-only model configuration normalised once from the raw `config.json`
+ * (candle style: defaults filled, derived values computed, validated).
+ */
+export interface DecoderConfig {
+  /** Architecture plugin name, e.g. `llama2`. */
+  readonly architecture: string;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numAttentionHeads: number;
+  /** Defaults to `numAttentionHeads` (MHA) when the config omits it. */
+  readonly numKeyValueHeads: number;
+  /** numAttentionHeads / numKeyValueHeads. */
+  readonly kvGroups: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  /** Context limit in tokens (`max_position_embeddings`). */
+  readonly maxPositionEmbeddings: number;
+  readonly rmsNormEps: number;
+  readonly ropeTheta: number;
+  readonly tieWordEmbeddings: boolean;
+  readonly bosTokenId: number;
+  /** One or more EOS ids from the config. */
+  readonly eosTokenIds: readonly number[];
+}
+
+/** A built model ready to be written for a backend. */
+export interface BuiltModel {
+  /** Number of parameters in the graph's weights. */
+  readonly parameterCount: number;
+  /**
+   * Writes the model into `dir` (model file plus external data when the weights are large, streamed
+   * tensor by tensor) and returns the path of the model file.
+   */
+  writeTo(dir: string, options?: { fileName?: string; onProgress?: ProgressCallback }): Promise<string>;
+  /** Serializes to a single buffer (small models only; throws when over 2 GB). */
+  toBytes(): Promise<Uint8Array>;
+}
+
+/** Options of {@link ArchitecturePlugin.buildModel}. */
+export interface BuildModelOptions {
+  readonly attention: AttentionStrategy;
+  readonly onProgress?: ProgressCallback;
+}
+
+/**
+ * An architecture plugin: recognises a raw config, normalises it, and builds the ONNX decoder graph
+ * from a {@link WeightSource}. Checkpoint key names live here, not in loaders.
+ */
+export interface ArchitecturePlugin<C extends DecoderConfig = DecoderConfig> {
+  readonly name: string;
+  /** True when this plugin handles the raw `config.json` object. */
+  matches(raw: Readonly<Record<string, unknown>>): boolean;
+  /** Normalises and validates; throws `E_CONFIG` naming the field. */
+  normalizeConfig(raw: Readonly<Record<string, unknown>>): C;
+  /** Checks that the checkpoint has every tensor with the right shape, before any data is read. */
+  validateWeights(weights: WeightSource, config: C): void;
+  /** Builds the decoder graph (IO names in {@link IO}); weights are read lazily at write time. */
+  buildModel(weights: WeightSource, config: C, options: BuildModelOptions): Promise<BuiltModel>;
+}

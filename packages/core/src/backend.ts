@@ -1,0 +1,104 @@
+import { TinyLlamaError } from './errors.js';
+import { Registry } from './registry.js';
+import type { HostTensor } from './tensor.js';
+
+/** Where a backend reads a model from. */
+export type ModelSource =
+  /** A model file on disk; external data files sit beside it. */
+  | { readonly kind: 'path'; readonly path: string }
+  /** In-memory bytes, with external data files by their relative path. */
+  | {
+      readonly kind: 'bytes';
+      readonly bytes: Uint8Array;
+      readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
+    };
+
+/** Options common to backends; each backend maps what it supports. */
+export interface SessionOptions {
+  /** Intra-op threads (0 or absent: backend default). */
+  readonly threads?: number;
+  /** Graph optimisation level. */
+  readonly graphOptimization?: 'none' | 'basic' | 'extended' | 'all';
+  /** Where to save the optimised graph (for inspection). */
+  readonly optimizedModelPath?: string;
+  /** Enables the backend's profiler; profile files are named with this prefix. */
+  readonly profilePrefix?: string;
+}
+
+/** A loaded model. Tensors cross the boundary as {@link HostTensor}. */
+export interface InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the graph. Feeds are not mutated; outputs are fresh tensors owned by the caller. */
+  run(feeds: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>>;
+  /** Frees native resources. Idempotent. */
+  release(): Promise<void>;
+}
+
+/**
+ * An execution backend (onnxruntime `js/common` style): lazy `init`, then sessions.
+ * `supportedDomains` lets the runtime pick an attention strategy the backend can run.
+ */
+export interface Backend {
+  readonly name: string;
+  /** Operator domains the backend runs, e.g. `['', 'com.microsoft']`. */
+  readonly supportedDomains: readonly string[];
+  /** One-time initialisation (load native/wasm binaries). Called once, shared by all callers. */
+  init(): Promise<void>;
+  createSession(model: ModelSource, options?: SessionOptions): Promise<InferenceSession>;
+}
+
+/**
+ * Backends by name and priority, with lazy initialisation shared by concurrent callers and one combined
+ * error when none of the candidates works.
+ */
+export class BackendRegistry {
+  readonly #registry = new Registry<Backend>('backend');
+  readonly #inits = new Map<string, Promise<void>>();
+
+  register(backend: Backend, priority = 0): this {
+    this.#registry.register(backend.name, backend, priority);
+    this.#inits.delete(backend.name);
+    return this;
+  }
+
+  names(): string[] {
+    return this.#registry.names();
+  }
+
+  /**
+   * Initialises and returns the first backend that works among `hints` (in that order), or among all
+   * registered backends by priority when `hints` is empty.
+   */
+  async resolve(hints: readonly string[] = []): Promise<Backend> {
+    const candidates = hints.length > 0 ? hints : this.names();
+    if (candidates.length === 0) throw new TinyLlamaError('E_BACKEND', 'no backend is registered');
+    const errors: string[] = [];
+    const causes: unknown[] = [];
+    for (const name of candidates) {
+      let backend: Backend;
+      try {
+        backend = this.#registry.get(name);
+      } catch (e) {
+        errors.push(`${name}: not registered`);
+        causes.push(e);
+        continue;
+      }
+      let init = this.#inits.get(name);
+      if (!init) {
+        init = backend.init();
+        this.#inits.set(name, init);
+      }
+      try {
+        await init;
+        return backend;
+      } catch (e) {
+        errors.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+        causes.push(e);
+      }
+    }
+    throw new TinyLlamaError('E_BACKEND', `no available backend found. ERR: ${errors.join('; ')}`, {
+      cause: new AggregateError(causes),
+    });
+  }
+}

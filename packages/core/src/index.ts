@@ -1,0 +1,15 @@
+/**
+ * `@tinyllama/core`: the contracts (weights, loaders, tokenizers, attention strategies, backends,
+ * architectures), registries, the composition root and the generation loop.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './tensor.js';
+export * from './weights.js';
+export * from './weight-source.js';
+export * from './tokenizer.js';
+export * from './graph.js';
+export * from './io-names.js';
+export * from './architecture.js';
+export * from './registry.js';
+export * from './backend.js';

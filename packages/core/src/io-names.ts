@@ -1,0 +1,16 @@
+/**
+ * Input/output names of decoder graphs (the Hugging Face / onnxruntime-genai convention).
+ * Inputs: `input_ids` int64 [B, S], `attention_mask` int64 [B, T], `position_ids` int64 [B, S],
+ * `past_key_values.{i}.key|value` float32 [B, Hkv, P, D]. Outputs: `logits` float32 [B, S, V],
+ * `present.{i}.key|value` float32 [B, Hkv, T, D].
+ */
+export const IO = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  logits: 'logits',
+  pastKey: (i: number) => `past_key_values.${i}.key`,
+  pastValue: (i: number) => `past_key_values.${i}.value`,
+  presentKey: (i: number) => `present.${i}.key`,
+  presentValue: (i: number) => `present.${i}.value`,
+} as const;
