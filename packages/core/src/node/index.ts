@@ -1,0 +1,5 @@
+/**
+ * Node-only helpers of `@tinyllama/core`: loading a model directory from disk.
+ * @packageDocumentation
+ */
+export * from './model-dir.js';
