@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-export {};
+import { run } from './main.js';
+import { processIO } from './io.js';
+
+process.exitCode = await run(process.argv.slice(2), processIO());

@@ -1,0 +1,214 @@
+/**
+ * The Llama-2 decoder as an ONNX graph (candle style: one file, one function per block).
+ *
+ * Shapes: B batch, S new tokens, P past tokens, T = P + S, E hidden, F intermediate, H query heads,
+ * Hkv key/value heads, D head dim, V vocab. Compute is float32; weights are upcast from f16/bf16 and
+ * linear weights transposed to `[in, out]` lazily, while the model is written.
+ */
+import {
+  IO,
+  TinyLlamaError,
+  attr,
+  type ArchitecturePlugin,
+  type AttentionLayerBuilder,
+  type BuildModelOptions,
+  type GraphOps,
+  type ProgressCallback,
+  type WeightSource,
+} from '@tinyllama/core';
+import { GraphBuilder, type OnnxModel } from '@tinyllama/onnx';
+import { matchesLlamaConfig, normalizeLlamaConfig, type LlamaConfig } from './config.js';
+import { ropeCaches } from './rope.js';
+import {
+  lazyFloat32,
+  lazyTransposedFloat32,
+  llamaWeights,
+  validateLlamaWeights,
+  type LlamaLayerWeights,
+  type WeightRef,
+} from './weights.js';
+
+/** Symbolic dimension names of the graph inputs/outputs. */
+export const DIMS = {
+  batch: 'batch_size',
+  sequence: 'sequence_length',
+  past: 'past_sequence_length',
+  total: 'total_sequence_length',
+} as const;
+
+/** Emits `y = x @ W^T` for a Hugging Face linear weight `W [out, in]`; returns `[..., out]`. */
+export type LinearEmitter = (g: GraphOps, x: string, weight: WeightRef, name: string) => string;
+
+/** Emits RMSNorm of `x` `[..., E]` with weight `[E]`; returns `[..., E]`. */
+export type RmsNormEmitter = (g: GraphOps, x: string, weight: WeightRef, eps: number, name: string) => string;
+
+/** float32 linear: `MatMul(x, W^T)` with `W^T` `[in, out]` (initializer `<key>.T`, transposed at write time). */
+export const emitLinearFloat32: LinearEmitter = (g, x, weight, name) => {
+  const wT = g.initializer(`${weight.key}.T`, lazyTransposedFloat32(weight)); // [in, out]
+  return g.node('MatMul', [x, wT], { name })[0]; // [..., out]
+};
+
+/**
+ * RMSNorm with standard ops, in the pattern onnxruntime fuses into SimplifiedLayerNormalization:
+ * `w * (x / sqrt(mean(x^2) + eps))` (Hugging Face: `w * (x * rsqrt(mean(x^2) + eps))`).
+ */
+export const emitRmsNormDecomposed: RmsNormEmitter = (g, x, weight, eps, name) => {
+  const w = g.initializer(weight.key, lazyFloat32(weight)); // [E]
+  const sq = g.op('Pow', [x, g.float32([2], true)]); // [..., E]
+  const mean = g.op('ReduceMean', [sq], { axes: attr.ints([-1]), keepdims: attr.int(1) }); // [..., 1]
+  const rms = g.op('Sqrt', [g.op('Add', [mean, g.float32([eps], true)])]); // [..., 1]
+  const normed = g.op('Div', [x, rms]); // [..., E]
+  return g.node('Mul', [normed, w], { name })[0]; // [..., E]
+};
+
+/**
+ * RMSNorm as onnxruntime's `SimplifiedLayerNormalization` (registered by onnxruntime in the default
+ * domain, opset 1; not an ONNX standard op, so only behind {@link LlamaBuildOptions.rmsNorm}).
+ */
+export const emitRmsNormFused: RmsNormEmitter = (g, x, weight, eps, name) => {
+  const w = g.initializer(weight.key, lazyFloat32(weight)); // [E]
+  return g.node('SimplifiedLayerNormalization', [x, w], {
+    name,
+    attrs: { axis: attr.int(-1), epsilon: attr.float(eps), stash_type: attr.int(1) },
+  })[0]; // [..., E]
+};
+
+/** Arguments of {@link emitDecoderLayer}: plain values, so a per-layer-chunk builder can reuse it. */
+export interface DecoderLayerArgs {
+  readonly layer: number;
+  /** float32 `[B, S, E]`. */
+  readonly hidden: string;
+  readonly weights: LlamaLayerWeights;
+  readonly config: LlamaConfig;
+  readonly attention: AttentionLayerBuilder;
+  readonly linear: LinearEmitter;
+  readonly rmsNorm: RmsNormEmitter;
+  /** float32 `[B, Hkv, P, D]` values (graph inputs) and the names of the `[B, Hkv, T, D]` outputs. */
+  readonly pastKey: string;
+  readonly pastValue: string;
+  readonly presentKey: string;
+  readonly presentValue: string;
+}
+
+/** SwiGLU MLP: `down(silu(gate(x)) * up(x))`; returns `[B, S, E]`. */
+export function emitMlp(g: GraphOps, x: string, w: LlamaLayerWeights, linear: LinearEmitter, prefix: string): string {
+  const gate = linear(g, x, w.gateProj, `${prefix}.gate_proj`); // [B, S, F]
+  const up = linear(g, x, w.upProj, `${prefix}.up_proj`); // [B, S, F]
+  const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]); // [B, S, F]
+  return linear(g, g.op('Mul', [silu, up]), w.downProj, `${prefix}.down_proj`); // [B, S, E]
+}
+
+/** One decoder layer (pre-norm attention and MLP with residuals); returns the new hidden `[B, S, E]`. */
+export function emitDecoderLayer(g: GraphOps, a: DecoderLayerArgs): string {
+  const p = `layers.${a.layer}`;
+  const eps = a.config.rmsNormEps;
+  const x = a.rmsNorm(g, a.hidden, a.weights.inputNorm, eps, `${p}.input_layernorm`); // [B, S, E]
+  const q = a.linear(g, x, a.weights.qProj, `${p}.attn.q_proj`); // [B, S, H*D]
+  const k = a.linear(g, x, a.weights.kProj, `${p}.attn.k_proj`); // [B, S, Hkv*D]
+  const v = a.linear(g, x, a.weights.vProj, `${p}.attn.v_proj`); // [B, S, Hkv*D]
+  const attn = a.attention({
+    layer: a.layer,
+    query: q,
+    key: k,
+    value: v,
+    pastKey: a.pastKey,
+    pastValue: a.pastValue,
+    presentKey: a.presentKey,
+    presentValue: a.presentValue,
+  }); // [B, S, H*D]
+  const o = a.linear(g, attn, a.weights.oProj, `${p}.attn.o_proj`); // [B, S, E]
+  const h = g.op('Add', [a.hidden, o]); // [B, S, E]
+  const x2 = a.rmsNorm(g, h, a.weights.postAttentionNorm, eps, `${p}.post_attention_layernorm`); // [B, S, E]
+  return g.op('Add', [h, emitMlp(g, x2, a.weights, a.linear, `${p}.mlp`)]); // [B, S, E]
+}
+
+/** Options of {@link buildLlamaModel}. */
+export interface LlamaBuildOptions extends BuildModelOptions {
+  /**
+   * RMSNorm emission: `decomposed` standard ops (default), or `fused` onnxruntime
+   * `SimplifiedLayerNormalization`.
+   */
+  readonly rmsNorm?: 'decomposed' | 'fused';
+  /** Linear emission (default {@link emitLinearFloat32}); e.g. a MatMulNBits emitter for int4. */
+  readonly linear?: LinearEmitter;
+}
+
+/**
+ * Builds the Llama-2 decoder graph with the IO names of core's `IO` and the given attention strategy.
+ * Validates the checkpoint first (metadata only); weights are read when the model is written.
+ */
+export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig, options: LlamaBuildOptions): Promise<OnnxModel> {
+  const w = llamaWeights(weights, config);
+  const { attention } = options;
+  const linear = options.linear ?? emitLinearFloat32;
+  const rmsNorm = options.rmsNorm === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
+  const onProgress: ProgressCallback | undefined = options.onProgress;
+  const { hiddenSize: E, numAttentionHeads: H, numKeyValueHeads: Hkv, headDim: D, vocabSize: V } = config;
+  const { batch: B, sequence: S, past: P, total: T } = DIMS;
+
+  const g = new GraphBuilder({ name: 'llama2' });
+  for (const domain of attention.requiredDomains) g.useOpset(domain, 1);
+  const inputIds = g.input(IO.inputIds, 'int64', [B, S]);
+  const attentionMask = g.input(IO.attentionMask, 'int64', [B, T]);
+  const positionIds = g.input(IO.positionIds, 'int64', [B, S]);
+
+  const rope = ropeCaches(D, config.maxPositionEmbeddings, config.ropeTheta);
+  const cacheDims = [rope.maxPositions, rope.halfDim];
+  const cosCache = g.initializer('rope.cos_cache', { dtype: 'float32', dims: cacheDims, data: rope.cos }, { parameter: false }); // [maxPos, D/2]
+  const sinCache = g.initializer('rope.sin_cache', { dtype: 'float32', dims: cacheDims, data: rope.sin }, { parameter: false }); // [maxPos, D/2]
+  const attend = attention.begin(g, { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask, positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) });
+
+  const embed = g.initializer(w.embedTokens.key, lazyFloat32(w.embedTokens)); // [V, E]
+  let hidden = g.node('Gather', [embed, inputIds], { name: 'embed_tokens', attrs: { axis: attr.int(0) } })[0]; // [B, S, E]
+
+  for (let i = 0; i < config.numLayers; i++) {
+    const pastKey = g.input(IO.pastKey(i), 'float32', [B, Hkv, P, D]);
+    const pastValue = g.input(IO.pastValue(i), 'float32', [B, Hkv, P, D]);
+    const presentKey = g.output(IO.presentKey(i), 'float32', [B, Hkv, T, D]);
+    const presentValue = g.output(IO.presentValue(i), 'float32', [B, Hkv, T, D]);
+    hidden = emitDecoderLayer(g, { layer: i, hidden, weights: w.layers[i], config, attention: attend, linear, rmsNorm, pastKey, pastValue, presentKey, presentValue });
+    onProgress?.({ phase: 'build-graph', done: i + 1, total: config.numLayers, unit: 'items', item: `layer ${i}` });
+  }
+
+  const normed = rmsNorm(g, hidden, w.norm, config.rmsNormEps, 'norm'); // [B, S, E]
+  emitLmHead(g, normed, config.tieWordEmbeddings ? { tiedEmbedding: embed } : { weight: w.lmHead, linear }, IO.logits); // [B, S, V]
+  g.output(IO.logits, 'float32', [B, S, V]);
+
+  return g.build({
+    docString: `Llama-2 decoder (${config.numLayers} layers, hidden ${E}, ${H} heads / ${Hkv} KV heads), attention '${attention.name}'`,
+    metadata: { 'tinyllama.architecture': 'llama2', 'tinyllama.attention': attention.name, 'tinyllama.config': JSON.stringify(config) },
+  });
+}
+
+/**
+ * Emits the LM head into the value named `output` `[B, S, V]`: a linear layer, or, when tied, a MatMul
+ * with the transposed embedding initializer (onnxruntime folds the Transpose at load time).
+ */
+export function emitLmHead(
+  g: GraphOps,
+  x: string,
+  head: { readonly tiedEmbedding: string } | { readonly weight: WeightRef; readonly linear: LinearEmitter },
+  output: string,
+): void {
+  if ('tiedEmbedding' in head) {
+    const embT = g.op('Transpose', [head.tiedEmbedding], { perm: attr.ints([1, 0]) }); // [E, V]
+    g.node('MatMul', [x, embT], { name: 'lm_head', outputs: [output] }); // [B, S, V]
+  } else {
+    const logits = head.linear(g, x, head.weight, 'lm_head'); // [B, S, V]
+    g.node('Identity', [logits], { outputs: [output] });
+  }
+}
+
+/** The Llama-2 {@link ArchitecturePlugin} (`llama2`). */
+export const llama2Architecture: ArchitecturePlugin<LlamaConfig> = {
+  name: 'llama2',
+  matches: matchesLlamaConfig,
+  normalizeConfig: normalizeLlamaConfig,
+  validateWeights: validateLlamaWeights,
+  buildModel: (weights: WeightSource, config: LlamaConfig, options: BuildModelOptions) => {
+    if (config.architecture !== 'llama2') {
+      return Promise.reject(new TinyLlamaError('E_CONFIG', `llama2 plugin cannot build architecture '${config.architecture}'`));
+    }
+    return buildLlamaModel(weights, config, options);
+  },
+};
