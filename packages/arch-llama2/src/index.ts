@@ -17,6 +17,7 @@ export {
   emitRmsNormDecomposed,
   emitRmsNormFused,
   DIMS,
+  LLAMA2_GRAPH_VERSION,
   type LlamaBuildOptions,
   type DecoderLayerArgs,
   type LinearEmitter,

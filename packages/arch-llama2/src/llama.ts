@@ -28,6 +28,12 @@ import {
   type WeightRef,
 } from './weights.js';
 
+/**
+ * Version of the emitted graph; bump it whenever the graph for the same config and weights changes,
+ * so cached models (keyed on it) are rebuilt.
+ */
+export const LLAMA2_GRAPH_VERSION = 1;
+
 /** Symbolic dimension names of the graph inputs/outputs. */
 export const DIMS = {
   batch: 'batch_size',
@@ -62,8 +68,9 @@ export const emitRmsNormDecomposed: RmsNormEmitter = (g, x, weight, eps, name) =
 };
 
 /**
- * RMSNorm as onnxruntime's `SimplifiedLayerNormalization` (registered by onnxruntime in the default
- * domain, opset 1; not an ONNX standard op, so only behind {@link LlamaBuildOptions.rmsNorm}).
+ * RMSNorm as onnxruntime's `SimplifiedLayerNormalization`. onnxruntime registers it in the default
+ * domain (not `com.microsoft`); it is not a standard ONNX op (the ONNX checker rejects it), hence only
+ * behind {@link LlamaBuildOptions.rmsNorm}.
  */
 export const emitRmsNormFused: RmsNormEmitter = (g, x, weight, eps, name) => {
   const w = g.initializer(weight.key, lazyFloat32(weight)); // [E]
@@ -176,7 +183,12 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
 
   return g.build({
     docString: `Llama-2 decoder (${config.numLayers} layers, hidden ${E}, ${H} heads / ${Hkv} KV heads), attention '${attention.name}'`,
-    metadata: { 'tinyllama.architecture': 'llama2', 'tinyllama.attention': attention.name, 'tinyllama.config': JSON.stringify(config) },
+    metadata: {
+      'tinyllama.architecture': 'llama2',
+      'tinyllama.graph_version': String(LLAMA2_GRAPH_VERSION),
+      'tinyllama.attention': attention.name,
+      'tinyllama.config': JSON.stringify(config),
+    },
   });
 }
 

@@ -42,18 +42,40 @@ export function createOrtWebBackend(options: OrtWebBackendOptions = {}): Backend
       if (!ort) throw new TinyLlamaError('E_BACKEND', 'backend not initialised: call init() (the runtime does)');
       const opts = toOrtOptions(sessionOptions, { executionProviders: [...eps], graphOptimizationLevel: 'all' });
       try {
-        if (model.kind === 'path') {
-          return new OrtInferenceSession(ort, await ort.InferenceSession.create(model.path, opts));
+        const source = model.kind === 'path' && isNode() ? await readModelFiles(model.path) : model;
+        if (source.kind === 'path') {
+          return new OrtInferenceSession(ort, await ort.InferenceSession.create(source.path, opts));
         }
-        const withData = model.externalData?.length
-          ? { ...opts, externalData: model.externalData.map((d) => ({ path: d.path, data: d.data })) }
+        const withData = source.externalData?.length
+          ? { ...opts, externalData: source.externalData.map((d) => ({ path: d.path, data: d.data })) }
           : opts;
-        return new OrtInferenceSession(ort, await ort.InferenceSession.create(model.bytes, withData));
+        return new OrtInferenceSession(ort, await ort.InferenceSession.create(source.bytes, withData));
       } catch (e) {
         throw new TinyLlamaError('E_BACKEND', `onnxruntime-web could not create a session: ${(e as Error).message}`, { cause: e });
       }
     },
   };
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * In Node, onnxruntime-web cannot read files itself: read the model and its external data file
+ * (`<model>.data`, the name this framework writes) into memory.
+ */
+async function readModelFiles(path: string): Promise<ModelSource> {
+  const fs = await import('node:fs/promises');
+  const bytes = new Uint8Array(await fs.readFile(path));
+  const dataPath = `${path}.data`;
+  const name = dataPath.slice(Math.max(dataPath.lastIndexOf('/'), dataPath.lastIndexOf('\\')) + 1);
+  try {
+    const data = new Uint8Array(await fs.readFile(dataPath));
+    return { kind: 'bytes', bytes, externalData: [{ path: name, data }] };
+  } catch {
+    return { kind: 'bytes', bytes };
+  }
 }
 
 /** Registers the onnxruntime-web backend (priority 50: below native where both exist). */

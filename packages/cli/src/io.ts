@@ -27,7 +27,7 @@ export function progressPrinter(io: CliIO): (p: Progress) => void {
   let lastPhase = '';
   let lastDraw = 0;
   return (p) => {
-    if (p.unit === 'bytes' && p.total < 64 * MB) return; // small work: no progress noise
+    if (p.unit === 'bytes' ? p.total < 64 * MB : p.total < 10) return; // small work: no progress noise
     const pct = p.total > 0 ? Math.floor((p.done / p.total) * 100) : 0;
     const amount =
       p.unit === 'bytes' ? `${(p.done / MB).toFixed(0)}/${(p.total / MB).toFixed(0)} MB` : `${p.done}/${p.total} ${p.unit}`;

@@ -87,6 +87,22 @@ describe('tinyllama CLI: commands on a random tiny checkpoint', () => {
     expect(t.ttftMs).toBeGreaterThan(0);
     expect(t.decodeTokensPerSecond).toBeGreaterThan(0);
   });
+  it('gives the same greedy ids on onnxruntime-web (wasm) as on onnxruntime-node', async () => {
+    const args = ['generate', '--model', randomDir, '--prompt-ids', '1,7,9,11', '--max-tokens', '10', '--temperature', '0', '--ignore-eos', '--json'];
+    const n = lastJson((await cli([...args, '--backend', 'node'])).out);
+    const w = lastJson((await cli([...args, '--backend', 'wasm'])).out);
+    expect(w.backend).toBe('wasm');
+    expect(w.ids).toEqual(n.ids);
+  });
+  it('benchmarks with the documented JSON fields', async () => {
+    const r = await cli(['bench', '--model', randomDir, '--gen-tokens', '8', '--context', '64', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const j = lastJson(r.out);
+    for (const k of ['loadMs', 'ttftMs', 'decodeTokensPerSecond', 'peakMemoryMB', 'contextDecodeTokensPerSecond']) {
+      expect(typeof j[k], k).toBe('number');
+      expect(j[k] as number, k).toBeGreaterThan(0);
+    }
+  });
   it('samples reproducibly for a seed', async () => {
     const args = ['generate', '--model', randomDir, '--prompt-ids', '1,5,6', '--max-tokens', '16', '--temperature', '1.2', '--top-k', '50', '--top-p', '0.9', '--ignore-eos', '--json'];
     const a = lastJson((await cli([...args, '--seed', '7'])).out);

@@ -94,6 +94,7 @@ export class RandomAccessFile {
 
 /** Little-endian reader over a byte array with bounds checks that raise `E_CORRUPT` naming `source`. */
 export class ByteReader {
+  /** DataView over `bytes`. */
   readonly view: DataView;
 
   constructor(
@@ -111,11 +112,13 @@ export class ByteReader {
     }
   }
 
+  /** Unsigned 16-bit value at `o`. */
   u16(o: number): number {
     this.need(o, 2, 'u16');
     return this.view.getUint16(o, true);
   }
 
+  /** Unsigned 32-bit value at `o`. */
   u32(o: number): number {
     this.need(o, 4, 'u32');
     return this.view.getUint32(o, true);

@@ -227,7 +227,12 @@ class Machine {
     if (!isTuple(args)) throw this.#fail('E_CORRUPT', `${how} arguments of ${fn.qualifiedName} are a ${describePyValue(args)}, not a tuple`);
     const impl = how === 'NEWOBJ' ? fn.newObject : fn.call;
     if (!impl) throw this.#fail('E_UNSUPPORTED', `${how} of ${fn.qualifiedName} is not supported`);
-    return impl(args);
+    try {
+      return impl(args);
+    } catch (e) {
+      if (e instanceof TinyLlamaError) throw e;
+      throw this.#fail('E_CORRUPT', `${how} of ${fn.qualifiedName} failed`, e);
+    }
   }
   #setItems(target: unknown, items: readonly unknown[]): void {
     if (!(target instanceof PyDict)) throw this.#fail('E_UNSUPPORTED', `SETITEM(S) on a ${describePyValue(target)}`);
@@ -370,7 +375,7 @@ class Machine {
           const items = this.#popMark();
           const set = this.#top();
           if (!(set instanceof PySet) || set.frozen) throw this.#fail('E_CORRUPT', `ADDITEMS on a ${describePyValue(set)}`);
-          set.items.push(...items);
+          for (const it of items) set.items.push(it);
           break;
         }
         case 0x73: { // SETITEM

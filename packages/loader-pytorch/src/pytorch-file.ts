@@ -7,6 +7,11 @@ import { checkEntrySupported, readZipDirectory, readZipEntryRange, zipEntryDataO
 
 /** Largest `data.pkl` accepted (TinyLlama's is ~30 KB). */
 const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest tensor materialised from a view bigger than its storage (a broadcast/expand, stride 0). Without a
+ * bound, a few-byte file could declare a view that allocates gigabytes on read.
+ */
+const MAX_BROADCAST_BYTES = 64 * 1024 * 1024;
 
 const LEGACY_MESSAGE =
   'is a legacy (pre-1.6, non-zip) PyTorch checkpoint, which is not supported; re-save it with torch >= 1.6 ' +
@@ -64,6 +69,12 @@ function lazyTensor(f: RandomAccessFile, name: string, t: TorchTensor, rec: Stor
     throw new TinyLlamaError(
       'E_CORRUPT',
       `${where} (shape ${shapeToString(t.shape)}, offset ${t.storageOffset}) reaches byte ${first + spanBytes} of storage '${t.storage.key}', which has ${limit} bytes`,
+    );
+  }
+  if (info.byteLength > Math.max(t.storage.byteLength, MAX_BROADCAST_BYTES)) {
+    throw new TinyLlamaError(
+      'E_UNSUPPORTED',
+      `${where} is a broadcast view of ${info.byteLength} bytes over a ${t.storage.byteLength}-byte storage; re-save it with .contiguous()`,
     );
   }
   const what = `storage '${t.storage.key}' of tensor '${name}'`;

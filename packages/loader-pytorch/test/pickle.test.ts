@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { TinyLlamaError } from '@tinyllama/core';
 import { PyDict, PyGlobal, stateDictTensors, unpickle, unpickleTorch, type UnpickleOptions } from '../src/index.js';
-import { expectError } from './helpers.js';
+import { expectError, pickleBytes, pstr, u32, u64 } from './helpers.js';
 
-/** Builds pickle bytes: numbers are single bytes, strings UTF-8, arrays/Uint8Arrays spliced. */
-function b(...parts: (number | string | number[] | Uint8Array)[]): Uint8Array {
-  const out: number[] = [];
-  for (const p of parts) {
-    if (typeof p === 'number') out.push(p);
-    else if (typeof p === 'string') out.push(...new TextEncoder().encode(p));
-    else out.push(...p);
-  }
-  return new Uint8Array(out);
-}
-const u32 = (n: number): number[] => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255];
-const u64 = (n: bigint): number[] => Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
-const str = (s: string): (number | string | number[])[] => ['X', u32(new TextEncoder().encode(s).length), s];
+const b = pickleBytes;
+const str = pstr;
 
 const PROTO2 = [0x80, 2];
 const STOP = '.';

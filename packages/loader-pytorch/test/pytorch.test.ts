@@ -12,7 +12,21 @@ import {
   readZipDirectory,
   type OpenedFile,
 } from '../src/index.js';
-import { FIXTURES, PWNED_MARKER, cleanup, copyFixture, expectError, golden, hex, tempDir, type Golden } from './helpers.js';
+import {
+  FIXTURES,
+  PWNED_MARKER,
+  cleanup,
+  copyFixture,
+  expectError,
+  golden,
+  hex,
+  pickleBytes,
+  pstr,
+  tempDir,
+  u32,
+  writeZip64,
+  type Golden,
+} from './helpers.js';
 
 const ALL = Object.keys(DTYPE_BYTES) as DType[];
 
@@ -98,6 +112,17 @@ describe('PyTorch zip checkpoints', () => {
     }
   });
 
+  it('flattens nested checkpoints and ignores non-tensor values', async () => {
+    const ckpt = await openBin('nested.bin');
+    try {
+      expect(ckpt.names()).toEqual(['model.w']);
+      const t = await ckpt.get('model.w', { dtypes: ['int32'], shape: [4] });
+      expect(Array.from(new Int32Array(t.bytes.buffer))).toEqual([0, 1, 2, 3]);
+    } finally {
+      await ckpt.close();
+    }
+  });
+
   it('fails reads after close with E_IO', async () => {
     const ckpt = await openBin('tensors.bin');
     await ckpt.close();
@@ -162,6 +187,55 @@ describe('truncated PyTorch files', () => {
       await expectError(openPytorchFile(p), 'E_CORRUPT', `holes-${file}`);
     });
   }
+});
+
+describe('crafted torch archives: views are validated against their storage', () => {
+  /** data.pkl of `{'w': _rebuild_tensor_v2(storage(key, numel), offset, size, stride, False, {})}`. */
+  function tensorPickle(o: { size: number[]; stride: number[]; offset?: number; numel: number; key?: string }): Uint8Array {
+    const ints = (xs: number[]) => xs.flatMap((d) => ['J', u32(d)] as const);
+    return pickleBytes(
+      0x80, 2, '}', '(', ...pstr('w'), 'c', 'torch._utils\n_rebuild_tensor_v2\n',
+      '(', '(', ...pstr('storage'), 'c', 'torch\nFloatStorage\n', ...pstr(o.key ?? '0'), ...pstr('cpu'), 'J', u32(o.numel), 't', 'Q',
+      'J', u32(o.offset ?? 0), '(', ...ints(o.size), 't', '(', ...ints(o.stride), 't', 0x89, '}', 't', 'R',
+      'u', '.',
+    );
+  }
+  async function archive(name: string, pkl: Uint8Array, data: number[]): Promise<string> {
+    const file = path.join(tmp, name);
+    await writeZip64(file, [
+      { name: 'archive/data.pkl', data: pkl },
+      { name: 'archive/data/0', data: new Uint8Array(new Float32Array(data).buffer) },
+      { name: 'archive/version', data: new TextEncoder().encode('3\n') },
+    ]);
+    return file;
+  }
+
+  it('materialises a small broadcast (stride 0) view', async () => {
+    const o = await openPytorchFile(await archive('bcast.bin', tensorPickle({ size: [3, 2], stride: [0, 1], numel: 2 }), [1.5, 2.5]));
+    const ck = new FileCheckpoint(o.tensors, 'pytorch-zip', [o.file]);
+    expect(Array.from((await ck.getFloat32('w', { shape: [3, 2] })).data)).toEqual([1.5, 2.5, 1.5, 2.5, 1.5, 2.5]);
+    await ck.close();
+  });
+
+  it('rejects a huge broadcast view of a tiny storage (memory amplification)', async () => {
+    const file = await archive('bomb.bin', tensorPickle({ size: [100_000_000, 100], stride: [0, 0], numel: 1 }), [1]);
+    await expectError(openPytorchFile(file), 'E_UNSUPPORTED', 'bomb.bin', "'w'", 'broadcast');
+  });
+
+  it('rejects a view reaching past its storage', async () => {
+    const file = await archive('oob.bin', tensorPickle({ size: [4], stride: [1], offset: 2, numel: 4 }), [1, 2, 3, 4]);
+    await expectError(openPytorchFile(file), 'E_CORRUPT', 'oob.bin', "'w'", 'reaches byte 24');
+  });
+
+  it('rejects a storage larger than its record, and a missing record', async () => {
+    await expectError(openPytorchFile(await archive('short.bin', tensorPickle({ size: [10], stride: [1], numel: 10 }), [1, 2])), 'E_CORRUPT', 'short.bin', 'needs 40');
+    await expectError(
+      openPytorchFile(await archive('norec.bin', tensorPickle({ size: [1], stride: [1], numel: 1, key: '7' }), [1])),
+      'E_CORRUPT',
+      'norec.bin',
+      'archive/data/7',
+    );
+  });
 });
 
 describe('sharded PyTorch checkpoints', () => {

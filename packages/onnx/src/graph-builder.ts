@@ -98,6 +98,10 @@ export class GraphBuilder implements GraphOps {
     return name;
   }
 
+  /**
+   * Adds a node (inputs must already exist; '' marks an omitted optional input, trailing ones are
+   * dropped) and returns its output names: auto-named `<node>/out`, or the explicit names given.
+   */
   node(opType: string, inputs: readonly string[], options: NodeOptions = {}): string[] {
     const domain = options.domain ?? '';
     if (domain !== '' && !this.#opsets.has(domain)) {
@@ -133,10 +137,15 @@ export class GraphBuilder implements GraphOps {
     return outputs;
   }
 
+  /** Adds a one-output node and returns its output name. */
   op(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, AttrValue>>, domain?: string): string {
     return this.node(opType, inputs, { attrs, domain })[0];
   }
 
+  /**
+   * Adds a named initializer: a host tensor (its data is referenced, not copied) or a lazy tensor whose
+   * bytes are produced when the model is written. Returns the name.
+   */
   initializer(name: string, tensor: HostTensor | LazyTensor, options: InitializerOptions = {}): string {
     const dims = [...tensor.dims];
     if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
@@ -155,18 +164,22 @@ export class GraphBuilder implements GraphOps {
     return name;
   }
 
+  /** Adds a constant initializer with a generated name (not counted as a parameter). */
   constant(tensor: HostTensor): string {
     return this.initializer(this.fresh('const'), tensor, { parameter: false });
   }
 
+  /** An int64 constant (1-D, or a scalar); identical constants are shared. */
   int64(values: readonly number[], scalar = false): string {
     return this.#cachedConstant('int64', values, scalar, () => BigInt64Array.from(values, (v) => BigInt(v)));
   }
 
+  /** A float32 constant (1-D, or a scalar); identical constants are shared. */
   float32(values: readonly number[], scalar = false): string {
     return this.#cachedConstant('float32', values, scalar, () => Float32Array.from(values));
   }
 
+  /** Imports `domain` at `version` (idempotent; a conflicting version throws `E_ARGUMENT`). */
   useOpset(domain: string, version: number): void {
     const current = this.#opsets.get(domain);
     if (current !== undefined && current !== version) {
@@ -175,6 +188,10 @@ export class GraphBuilder implements GraphOps {
     this.#opsets.set(domain, version);
   }
 
+  /**
+   * A new unique value name based on `hint` (`hint`, `hint_1`, ...), reserved for the caller, e.g. as
+   * an explicit node output.
+   */
   fresh(hint: string): string {
     const base = hint || 'v';
     let k = this.#counters.get(base) ?? 0;

@@ -75,6 +75,7 @@ export class OnnxModel implements BuiltModel {
     this.#options = options;
   }
 
+  /** Elements over the initializers marked as parameters (weights; not caches or constants). */
   get parameterCount(): number {
     let n = 0;
     for (const i of this.#graph.initializers) if (i.parameter) n += numel(i.dims);
@@ -103,6 +104,12 @@ export class OnnxModel implements BuiltModel {
     return m;
   }
 
+  /**
+   * Writes `<dir>/<fileName>` (default `model.onnx`) and, when some tensor reaches the threshold,
+   * `<fileName>.data`, streaming lazy tensors one at a time. Files are written under temporary names
+   * and renamed at the end (data first), so a failed write leaves nothing behind. Reports
+   * `write-weights` progress in bytes. Returns the model file path.
+   */
   async writeTo(dir: string, options: { fileName?: string; onProgress?: ProgressCallback } = {}): Promise<string> {
     const fileName = options.fileName ?? 'model.onnx';
     if (fileName !== path.basename(fileName) || fileName === '' || fileName === '.' || fileName === '..') {

@@ -24,6 +24,9 @@ export function gqaFusedRotarySupported(headDim: number): boolean {
  * not from `position_ids`; this matches `position_ids` for unpadded or right-padded batches, which is
  * the layout GQA assumes. When the head size does not meet the kernel's rotary constraints
  * ({@link gqaFusedRotarySupported}), RoPE is applied in the graph from `position_ids` instead.
+ *
+ * Kernel constraints (onnxruntime 1.30): head size a multiple of 8; a multi-token step with a
+ * non-empty past (chunked prefill) needs batch size 1; padding must be on the right.
  */
 export const gqaAttention: AttentionStrategy = {
   name: 'gqa',

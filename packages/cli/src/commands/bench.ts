@@ -1,0 +1,105 @@
+import { Rng } from '@tinyllama/core';
+import { loadModel } from '@tinyllama/core/node';
+import { intFlag, parseCommand, required } from '../args.js';
+import { createNodeRuntime } from '../compose.js';
+import { progressPrinter, type CliIO } from '../io.js';
+
+export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm] [--prompt-tokens 16] [--gen-tokens 128]
+                [--context N] [--threads N] [--attention gqa|portable] [--repeat R] [--json]
+
+Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
+run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
+the decode speed is also measured after an N-token prompt. --json prints one object last with
+loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings.
+`;
+
+/** Peak resident set size of this process in MB (from the OS). */
+export function peakRssMB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** `tinyllama bench`. */
+export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values: v } = parseCommand('bench', {
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      backend: { type: 'string' },
+      attention: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      'gen-tokens': { type: 'string' },
+      context: { type: 'string' },
+      threads: { type: 'string' },
+      repeat: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const dir = required('bench', 'model', v.model);
+  const promptTokens = intFlag('prompt-tokens', v['prompt-tokens'], 16, 1);
+  const genTokens = intFlag('gen-tokens', v['gen-tokens'], 128, 2);
+  const context = v.context === undefined ? undefined : intFlag('context', v.context, 0, 1);
+  const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 0, 1, 256);
+  const repeat = intFlag('repeat', v.repeat, 1, 1, 100);
+
+  const rt = createNodeRuntime({ threads });
+  const t0 = performance.now();
+  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, threads, onProgress: progressPrinter(io) });
+  const loadMs = performance.now() - t0;
+  try {
+    const { vocabSize } = model.config;
+    const rng = new Rng(1234);
+    const randomIds = (n: number): number[] => [model.tokenizer.bosId, ...Array.from({ length: n - 1 }, () => 3 + (rng.nextU32() % (vocabSize - 3)))];
+    const opts = { maxNewTokens: genTokens, temperature: 0, ignoreEos: true } as const;
+    await model.generator.generate(randomIds(promptTokens), { ...opts, maxNewTokens: 2 }); // warm-up
+    const ttft: number[] = [];
+    const tps: number[] = [];
+    for (let r = 0; r < repeat; r++) {
+      const res = await model.generator.generate(randomIds(promptTokens), opts);
+      ttft.push(res.timings.ttftMs);
+      tps.push(res.timings.decodeTokensPerSecond);
+      if (!v.json) io.err(`run ${r + 1}/${repeat}: first token ${res.timings.ttftMs.toFixed(1)} ms, ${res.timings.decodeTokensPerSecond.toFixed(2)} tok/s\n`);
+    }
+    let contextResult: { context: number; ttftMs: number; decodeTokensPerSecond: number } | undefined;
+    if (context !== undefined) {
+      const res = await model.generator.generate(randomIds(context), { ...opts, truncate: false });
+      contextResult = { context, ttftMs: res.timings.ttftMs, decodeTokensPerSecond: res.timings.decodeTokensPerSecond };
+    }
+    const result = {
+      model: dir,
+      backend: model.backend.name,
+      attention: model.attention,
+      threads: threads ?? null,
+      promptTokens,
+      genTokens,
+      loadMs: round(loadMs),
+      ttftMs: round(median(ttft)),
+      decodeTokensPerSecond: round(median(tps)),
+      peakMemoryMB: round(peakRssMB()),
+      ...(contextResult
+        ? { context: contextResult.context, contextTtftMs: round(contextResult.ttftMs), contextDecodeTokensPerSecond: round(contextResult.decodeTokensPerSecond) }
+        : {}),
+    };
+    if (v.json) io.out(`${JSON.stringify(result)}\n`);
+    else {
+      io.out(`model            ${dir}\nbackend          ${result.backend} (attention ${result.attention || 'prebuilt'}, threads ${threads ?? 'default'})\n`);
+      io.out(`load             ${result.loadMs.toFixed(0)} ms\n`);
+      io.out(`first token      ${result.ttftMs.toFixed(1)} ms (${promptTokens}-token prompt)\n`);
+      io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
+      if (contextResult) io.out(`decode @ ${context}    ${contextResult.decodeTokensPerSecond.toFixed(2)} tok/s\n`);
+      io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (RSS)\n`);
+    }
+  } finally {
+    await model.release();
+  }
+  return 0;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
