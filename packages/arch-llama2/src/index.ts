@@ -14,6 +14,8 @@ export {
   emitMlp,
   emitLmHead,
   emitLinearFloat32,
+  emitLinearMatMulFloat32,
+  emitGemmTransB,
   emitRmsNormDecomposed,
   emitRmsNormFused,
   DIMS,

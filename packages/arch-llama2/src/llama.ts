@@ -32,7 +32,7 @@ import {
  * Version of the emitted graph; bump it whenever the graph for the same config and weights changes,
  * so cached models (keyed on it) are rebuilt.
  */
-export const LLAMA2_GRAPH_VERSION = 1;
+export const LLAMA2_GRAPH_VERSION = 2;
 
 /** Symbolic dimension names of the graph inputs/outputs. */
 export const DIMS = {
@@ -49,9 +49,29 @@ export type LinearEmitter = (g: GraphOps, x: string, weight: WeightRef, name: st
 export type RmsNormEmitter = (g: GraphOps, x: string, weight: WeightRef, eps: number, name: string) => string;
 
 /** float32 linear: `MatMul(x, W^T)` with `W^T` `[in, out]` (initializer `<key>.T`, transposed at write time). */
-export const emitLinearFloat32: LinearEmitter = (g, x, weight, name) => {
+export const emitLinearMatMulFloat32: LinearEmitter = (g, x, weight, name) => {
   const wT = g.initializer(`${weight.key}.T`, lazyTransposedFloat32(weight)); // [in, out]
   return g.node('MatMul', [x, wT], { name })[0]; // [..., out]
+};
+
+/**
+ * `y = x @ W^T` as `Gemm(transB=1)` on the weight in its stored `[out, in]` layout, with `x` flattened to
+ * 2-D and reshaped back. On onnxruntime's CPU provider this streams each weight row contiguously and
+ * measured 2.4x the bandwidth of `MatMul` with `[in, out]` weights for one token (19.6 vs 8.1 GB/s,
+ * 2048x5632 float32, 2 threads).
+ */
+export function emitGemmTransB(g: GraphOps, x: string, w: string, outFeatures: number, name: string): string {
+  const lead = g.op('Shape', [x], { end: attr.int(-1) }); // [rank-1] = e.g. [B, S]
+  const in2d = g.op('Flatten', [x], { axis: attr.int(-1) }); // [B*S, in]
+  const y2d = g.node('Gemm', [in2d, w], { name, attrs: { transB: attr.int(1) } })[0]; // [B*S, out]
+  const shape = g.op('Concat', [lead, g.int64([outFeatures])], { axis: attr.int(0) }); // [rank]
+  return g.op('Reshape', [y2d, shape]); // [..., out]
+}
+
+/** float32 linear (the default): {@link emitGemmTransB} on `W [out, in]` (initializer `<key>`). */
+export const emitLinearFloat32: LinearEmitter = (g, x, weight, name) => {
+  const w = g.initializer(weight.key, lazyFloat32(weight)); // [out, in]
+  return emitGemmTransB(g, x, w, weight.shape[0], name); // [..., out]
 };
 
 /**
@@ -178,7 +198,7 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   }
 
   const normed = rmsNorm(g, hidden, w.norm, config.rmsNormEps, 'norm'); // [B, S, E]
-  emitLmHead(g, normed, config.tieWordEmbeddings ? { tiedEmbedding: embed } : { weight: w.lmHead, linear }, IO.logits); // [B, S, V]
+  emitLmHead(g, normed, config.tieWordEmbeddings ? { tiedEmbedding: embed, vocabSize: V } : { weight: w.lmHead, linear }, IO.logits); // [B, S, V]
   g.output(IO.logits, 'float32', [B, S, V]);
 
   return g.build({
@@ -193,18 +213,18 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
 }
 
 /**
- * Emits the LM head into the value named `output` `[B, S, V]`: a linear layer, or, when tied, a MatMul
- * with the transposed embedding initializer (onnxruntime folds the Transpose at load time).
+ * Emits the LM head into the value named `output` `[B, S, V]`: a linear layer, or, when tied, a
+ * `Gemm(transB=1)` on the embedding initializer itself (stored once, no transposed copy).
  */
 export function emitLmHead(
   g: GraphOps,
   x: string,
-  head: { readonly tiedEmbedding: string } | { readonly weight: WeightRef; readonly linear: LinearEmitter },
+  head: { readonly tiedEmbedding: string; readonly vocabSize: number } | { readonly weight: WeightRef; readonly linear: LinearEmitter },
   output: string,
 ): void {
   if ('tiedEmbedding' in head) {
-    const embT = g.op('Transpose', [head.tiedEmbedding], { perm: attr.ints([1, 0]) }); // [E, V]
-    g.node('MatMul', [x, embT], { name: 'lm_head', outputs: [output] }); // [B, S, V]
+    const logits = emitGemmTransB(g, x, head.tiedEmbedding, head.vocabSize, 'lm_head'); // [B, S, V], embedding [V, E] shared
+    g.node('Identity', [logits], { outputs: [output] });
   } else {
     const logits = head.linear(g, x, head.weight, 'lm_head'); // [B, S, V]
     g.node('Identity', [logits], { outputs: [output] });
@@ -214,6 +234,7 @@ export function emitLmHead(
 /** The Llama-2 {@link ArchitecturePlugin} (`llama2`). */
 export const llama2Architecture: ArchitecturePlugin<LlamaConfig> = {
   name: 'llama2',
+  graphVersion: LLAMA2_GRAPH_VERSION,
   matches: matchesLlamaConfig,
   normalizeConfig: normalizeLlamaConfig,
   validateWeights: validateLlamaWeights,

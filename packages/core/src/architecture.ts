@@ -53,6 +53,8 @@ export interface BuildModelOptions {
  */
 export interface ArchitecturePlugin<C extends DecoderConfig = DecoderConfig> {
   readonly name: string;
+  /** Version of the emitted graph; part of the built-graph cache key (bump it when the graph changes). */
+  readonly graphVersion?: number;
   /** True when this plugin handles the raw `config.json` object. */
   matches(raw: Readonly<Record<string, unknown>>): boolean;
   /** Normalises and validates; throws `E_CONFIG` naming the field. */

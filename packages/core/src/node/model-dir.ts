@@ -119,7 +119,7 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
       arch.validateWeights(checkpoint, config);
       const strategy = rt.pickAttention(backend, options.attention);
       attention = strategy.name;
-      const key = await cacheKey(dir, checkpoint.files, rawConfig, `${arch.name}/${strategy.name}`);
+      const key = await cacheKey(dir, checkpoint.files, rawConfig, `${arch.name}@${arch.graphVersion ?? 0}/${strategy.name}`);
       const target = join(options.cacheDir ?? defaultCacheDir(), key);
       modelPath = join(target, 'model.onnx');
       if (!options.rebuild && (await exists(join(target, 'COMPLETE')))) {
