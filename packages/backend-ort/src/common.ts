@@ -1,4 +1,4 @@
-import { TinyLlamaError, type DType, type HostTensor, type InferenceSession, type SessionOptions } from '@tinyllama/core';
+import { TinyLlamaError, type DType, type HostTensor, type InferenceSession, type RunOptions, type SessionOptions } from '@tinyllama/core';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
 /**
@@ -72,6 +72,8 @@ export class OrtInferenceSession implements InferenceSession {
   constructor(
     private readonly ort: OrtModule,
     private readonly session: OrtSession,
+    /** onnxruntime-node binds caller buffers as outputs without copying; onnxruntime-web copies. */
+    readonly supportsInPlaceOutputs: boolean,
   ) {}
 
   get inputNames(): readonly string[] {
@@ -82,7 +84,7 @@ export class OrtInferenceSession implements InferenceSession {
     return this.session.outputNames;
   }
 
-  async run(feeds: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+  async run(feeds: Readonly<Record<string, HostTensor>>, options?: RunOptions): Promise<Record<string, HostTensor>> {
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
     const ortFeeds: Record<string, OrtTensor> = {};
     for (const name of this.session.inputNames) {
@@ -92,7 +94,16 @@ export class OrtInferenceSession implements InferenceSession {
     }
     let out: OrtSession.ReturnType;
     try {
-      out = await this.session.run(ortFeeds);
+      if (options?.outputs) {
+        const fetches: Record<string, OrtTensor | null> = {};
+        for (const name of this.session.outputNames) {
+          const t = options.outputs[name];
+          fetches[name] = t ? toOrtTensor(this.ort, name, t) : null;
+        }
+        out = await this.session.run(ortFeeds, fetches);
+      } else {
+        out = await this.session.run(ortFeeds);
+      }
     } catch (e) {
       throw new TinyLlamaError('E_BACKEND', `onnxruntime run failed: ${(e as Error).message}`, { cause: e });
     }

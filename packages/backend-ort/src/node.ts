@@ -33,11 +33,11 @@ export function createOrtNodeBackend(options: OrtNodeBackendOptions = {}): Backe
         { executionProviders: ['cpu'], graphOptimizationLevel: 'all' },
       );
       try {
-        if (model.kind === 'path') return new OrtInferenceSession(ort, await ort.InferenceSession.create(model.path, opts));
+        if (model.kind === 'path') return new OrtInferenceSession(ort, await ort.InferenceSession.create(model.path, opts), true);
         if (model.externalData?.length) {
           throw new TinyLlamaError('E_UNSUPPORTED', 'onnxruntime-node loads external data from files: pass the model by path');
         }
-        return new OrtInferenceSession(ort, await ort.InferenceSession.create(model.bytes, opts));
+        return new OrtInferenceSession(ort, await ort.InferenceSession.create(model.bytes, opts), true);
       } catch (e) {
         if (e instanceof TinyLlamaError) throw e;
         const what = model.kind === 'path' ? `'${model.path}'` : 'model bytes';

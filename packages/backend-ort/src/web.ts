@@ -44,12 +44,12 @@ export function createOrtWebBackend(options: OrtWebBackendOptions = {}): Backend
       try {
         const source = model.kind === 'path' && isNode() ? await readModelFiles(model.path) : model;
         if (source.kind === 'path') {
-          return new OrtInferenceSession(ort, await ort.InferenceSession.create(source.path, opts));
+          return new OrtInferenceSession(ort, await ort.InferenceSession.create(source.path, opts), false);
         }
         const withData = source.externalData?.length
           ? { ...opts, externalData: source.externalData.map((d) => ({ path: d.path, data: d.data })) }
           : opts;
-        return new OrtInferenceSession(ort, await ort.InferenceSession.create(source.bytes, withData));
+        return new OrtInferenceSession(ort, await ort.InferenceSession.create(source.bytes, withData), false);
       } catch (e) {
         throw new TinyLlamaError('E_BACKEND', `onnxruntime-web could not create a session: ${(e as Error).message}`, { cause: e });
       }

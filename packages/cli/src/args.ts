@@ -45,3 +45,10 @@ export function required<T>(command: string, name: string, value: T | undefined)
   if (value === undefined || value === '') throw new TinyLlamaError('E_ARGUMENT', `${command}: --${name} is required`);
   return value;
 }
+
+/** Parses `--kv-cache auto|shared|concat`. */
+export function kvCacheFlag(value: string | undefined): 'auto' | 'shared' | 'concat' {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'shared' || value === 'concat') return value;
+  throw new TinyLlamaError('E_ARGUMENT', `--kv-cache must be auto, shared or concat, got '${value}'`);
+}

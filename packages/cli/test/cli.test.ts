@@ -103,6 +103,17 @@ describe('tinyllama CLI: commands on a random tiny checkpoint', () => {
       expect(j[k] as number, k).toBeGreaterThan(0);
     }
   });
+  it('gives the same ids with the shared (in-place) and the concat KV cache', async () => {
+    const args = ['generate', '--model', randomDir, '--prompt', 'the cat and the dog', '--max-tokens', '20', '--temperature', '0', '--ignore-eos', '--json'];
+    const shared = lastJson((await cli([...args, '--kv-cache', 'shared'])).out);
+    const concat = lastJson((await cli([...args, '--kv-cache', 'concat'])).out);
+    expect(shared.kvCache).toBe('shared');
+    expect(concat.kvCache).toBe('concat');
+    expect(shared.ids).toEqual(concat.ids);
+    const bad = await cli([...args, '--kv-cache', 'shared', '--attention', 'portable']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/E_UNSUPPORTED.*shared KV cache/);
+  });
   it('samples reproducibly for a seed', async () => {
     const args = ['generate', '--model', randomDir, '--prompt-ids', '1,5,6', '--max-tokens', '16', '--temperature', '1.2', '--top-k', '50', '--top-p', '0.9', '--ignore-eos', '--json'];
     const a = lastJson((await cli([...args, '--seed', '7'])).out);

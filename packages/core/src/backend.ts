@@ -25,12 +25,27 @@ export interface SessionOptions {
   readonly profilePrefix?: string;
 }
 
+/** Options of {@link InferenceSession.run}. */
+export interface RunOptions {
+  /**
+   * Caller-allocated output tensors, written in place (zero copy). Only when the session's
+   * `supportsInPlaceOutputs` is true; an output passed here may share its buffer with an input (the
+   * KV cache's past/present buffers with GroupQueryAttention).
+   */
+  readonly outputs?: Readonly<Record<string, HostTensor>>;
+}
+
 /** A loaded model. Tensors cross the boundary as {@link HostTensor}. */
 export interface InferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the graph. Feeds are not mutated; outputs are fresh tensors owned by the caller. */
-  run(feeds: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>>;
+  /** True when `run` writes {@link RunOptions.outputs} in place, sharing the caller's memory. */
+  readonly supportsInPlaceOutputs: boolean;
+  /**
+   * Runs the graph. Feeds are not mutated (except buffers also passed as in-place outputs); other
+   * outputs are fresh tensors owned by the caller.
+   */
+  run(feeds: Readonly<Record<string, HostTensor>>, options?: RunOptions): Promise<Record<string, HostTensor>>;
   /** Frees native resources. Idempotent. */
   release(): Promise<void>;
 }

@@ -8,20 +8,44 @@ import type { HostTensor } from './tensor.js';
 export type DecoderShape = Pick<DecoderConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'vocabSize' | 'maxPositionEmbeddings'>;
 
 /**
+ * How the KV cache crosses the session boundary:
+ * - `concat`: each step feeds `past` [1, Hkv, P, D] and keeps the fresh `present` [1, Hkv, T, D]
+ *   (any graph; the backend allocates and copies the whole cache every step);
+ * - `shared`: one buffer per layer of the full context, [1, Hkv, maxPositions, D], fed as `past` and
+ *   bound as the in-place `present` output, so the step writes only the new rows (needs a graph whose
+ *   attention reads the valid length from `attention_mask`, i.e. GroupQueryAttention, and a backend
+ *   with in-place outputs).
+ */
+export type KvCacheMode = 'concat' | 'shared';
+
+/**
  * Drives a decoder session with a KV cache (batch 1): `forward(ids)` appends tokens and returns
- * logits, keeping `present.*` outputs as the next `past_key_values.*` inputs. The cache holds the
- * un-repeated KV heads: [1, Hkv, T, D] per layer.
+ * logits. The cache holds the un-repeated KV heads per layer (see {@link KvCacheMode}).
  */
 export class DecoderRunner {
   #past: HostTensor[] = [];
   #length = 0;
   readonly #needsPositions: boolean;
+  readonly kvCache: KvCacheMode;
 
   constructor(
     readonly session: InferenceSession,
     readonly shape: DecoderShape,
+    options: { readonly kvCache?: KvCacheMode } = {},
   ) {
     this.#needsPositions = session.inputNames.includes(IO.positionIds);
+    this.kvCache = options.kvCache ?? 'concat';
+    if (this.kvCache === 'shared' && !session.supportsInPlaceOutputs) {
+      throw new TinyLlamaError('E_UNSUPPORTED', 'shared KV cache needs a backend session with in-place outputs');
+    }
+    if (this.kvCache === 'shared') {
+      const { numLayers, numKeyValueHeads: Hkv, headDim: D, maxPositionEmbeddings: M } = shape;
+      this.#past = Array.from({ length: 2 * numLayers }, () => ({
+        dtype: 'float32' as const,
+        dims: [1, Hkv, M, D],
+        data: new Float32Array(Hkv * M * D), // [1, Hkv, maxPositions, D]
+      }));
+    }
     this.reset();
   }
 
@@ -32,6 +56,8 @@ export class DecoderRunner {
 
   /** Empties the cache. */
   reset(): void {
+    this.#length = 0;
+    if (this.kvCache === 'shared') return; // rows past `length` are never read
     const { numLayers, numKeyValueHeads, headDim } = this.shape;
     const empty: HostTensor = { dtype: 'float32', dims: [1, numKeyValueHeads, 0, headDim], data: new Float32Array(0) };
     this.#past = Array.from({ length: 2 * numLayers }, () => empty);
@@ -66,6 +92,16 @@ export class DecoderRunner {
       feeds[IO.pastKey(i)] = this.#past[2 * i]; // [1, Hkv, P, D]
       feeds[IO.pastValue(i)] = this.#past[2 * i + 1];
     }
+    if (this.kvCache === 'shared') {
+      const outputs: Record<string, HostTensor> = {};
+      for (let i = 0; i < this.shape.numLayers; i++) {
+        outputs[IO.presentKey(i)] = this.#past[2 * i]; // written in place: rows [P, T)
+        outputs[IO.presentValue(i)] = this.#past[2 * i + 1];
+      }
+      const out = await this.session.run(feeds, { outputs });
+      this.#length = T;
+      return this.#logits(out, S, allLogits);
+    }
     const out = await this.session.run(feeds);
     for (let i = 0; i < this.shape.numLayers; i++) {
       const k = out[IO.presentKey(i)];
@@ -75,6 +111,10 @@ export class DecoderRunner {
       this.#past[2 * i + 1] = v;
     }
     this.#length = T;
+    return this.#logits(out, S, allLogits);
+  }
+
+  #logits(out: Record<string, HostTensor>, S: number, allLogits: boolean): Float32Array {
     const logits = out[IO.logits];
     if (!logits || !(logits.data instanceof Float32Array)) throw new TinyLlamaError('E_BACKEND', 'session returned no float32 logits');
     const V = this.shape.vocabSize;

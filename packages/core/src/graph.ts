@@ -112,6 +112,11 @@ export interface AttentionStrategy {
   readonly description: string;
   /** Operator domains the emitted nodes need beyond the default one (e.g. `com.microsoft`). */
   readonly requiredDomains: readonly string[];
+  /**
+   * True when the emitted attention takes the valid length from `attention_mask` and writes only the new
+   * rows of a `past` buffer bound in place as `present` (a max-length KV buffer, `KvCacheMode` `shared`).
+   */
+  readonly sharedKvCache?: boolean;
   /** Called once per graph: computes shared values, returns the per-layer emitter. */
   begin(g: GraphOps, common: AttentionCommon): AttentionLayerBuilder;
 }

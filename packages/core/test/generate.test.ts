@@ -13,6 +13,7 @@ const V = 8;
 /** A fake model: the next token is always (last id + 1) mod V, and it checks the KV-cache protocol. */
 function fakeSession(calls: { S: number; P: number }[]): InferenceSession {
   return {
+    supportsInPlaceOutputs: false,
     inputNames: [IO.inputIds, IO.attentionMask, IO.positionIds, IO.pastKey(0), IO.pastValue(0)],
     outputNames: [IO.logits, IO.presentKey(0), IO.presentValue(0)],
     async run(feeds) {

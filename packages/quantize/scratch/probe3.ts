@@ -32,10 +32,10 @@ const dqmm = (g: GraphBuilder, a: string) => {
   const s = g.initializer('s', { dtype: 'float32', dims: [N], data: rand(N).map(Math.abs) });
   return g.op('DynamicQuantizeMatMul', [a, B, s], {}, 'com.microsoft');
 };
-for (const M of [1, 32]) {
-  await bench('fp32 MatMul', fp32, M);
+for (const M of [1, 1]) {
+
   await bench('DynamicQuantizeMatMul int8 perchan', dqmm, M);
-  for (const bits of [4, 8]) for (const acc of [0, 4]) for (const bs of [32, 128]) await bench(`MatMulNBits b${bits} acc${acc} bs${bs}`, nbits(bits, acc, bs), M);
+  for (const bits of [4, 8]) for (const acc of [4]) for (const bs of [32, 128]) await bench(`MatMulNBits b${bits} acc${acc} bs${bs}`, nbits(bits, acc, bs), M);
   await bench(`MatMulNBits b4 acc4 bs32 zp`, nbits(4, 4, 32, true), M);
   await bench(`MatMulNBits b8 acc4 bs32 zp`, nbits(8, 4, 32, true), M);
 }

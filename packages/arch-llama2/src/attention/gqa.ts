@@ -32,6 +32,7 @@ export const gqaAttention: AttentionStrategy = {
   name: 'gqa',
   description: 'onnxruntime com.microsoft.GroupQueryAttention (fused RoPE, un-repeated KV cache)',
   requiredDomains: [MS_DOMAIN],
+  sharedKvCache: true,
   begin(g: GraphOps, c: AttentionCommon): AttentionLayerBuilder {
     g.useOpset(MS_DOMAIN, 1);
     const { numHeads: H, numKvHeads: Hkv, headDim: D } = c;

@@ -2,10 +2,12 @@ import { Rng } from '@tinyllama/core';
 import { loadModel } from '@tinyllama/core/node';
 import { intFlag, parseCommand, required } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
+import { kvCacheFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm] [--prompt-tokens 16] [--gen-tokens 128]
-                [--context N] [--threads N] [--attention gqa|portable] [--repeat R] [--json]
+                [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|concat]
+                [--repeat R] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
@@ -31,6 +33,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       model: { type: 'string' },
       backend: { type: 'string' },
       attention: { type: 'string' },
+      'kv-cache': { type: 'string' },
       'prompt-tokens': { type: 'string' },
       'gen-tokens': { type: 'string' },
       context: { type: 'string' },
@@ -49,7 +52,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
 
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, threads, onProgress: progressPrinter(io) });
+  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progressPrinter(io) });
   const loadMs = performance.now() - t0;
   try {
     const { vocabSize } = model.config;
@@ -74,6 +77,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       model: dir,
       backend: model.backend.name,
       attention: model.attention,
+      kvCache: model.kvCache,
       threads: threads ?? null,
       promptTokens,
       genTokens,
@@ -87,7 +91,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
     };
     if (v.json) io.out(`${JSON.stringify(result)}\n`);
     else {
-      io.out(`model            ${dir}\nbackend          ${result.backend} (attention ${result.attention || 'prebuilt'}, threads ${threads ?? 'default'})\n`);
+      io.out(`model            ${dir}\nbackend          ${result.backend} (attention ${result.attention || 'unknown'}, KV cache ${result.kvCache}, threads ${threads ?? 'default'})\n`);
       io.out(`load             ${result.loadMs.toFixed(0)} ms\n`);
       io.out(`first token      ${result.ttftMs.toFixed(1)} ms (${promptTokens}-token prompt)\n`);
       io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);

@@ -3,6 +3,7 @@ import { loadModel } from '@tinyllama/core/node';
 import { idsFlag, intFlag, numFlag, parseCommand } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
 import { ensureDemoModel } from '../demo-model.js';
+import { kvCacheFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
 
 export const GENERATE_HELP = `tinyllama generate [--model DIR] (--prompt TEXT | --prompt-ids 1,2,3) [options]
@@ -21,6 +22,7 @@ created and used (its output is gibberish): see the README for real TinyLlama we
   --truncate            drop the oldest prompt tokens instead of failing past the context limit
   --backend NAME        node (onnxruntime-node, default) or wasm (onnxruntime-web)
   --attention NAME      gqa (GroupQueryAttention contrib op, default) or portable (standard ops)
+  --kv-cache MODE       auto (default), shared (in-place buffers, GroupQueryAttention) or concat
   --threads N           intra-op threads
   --json                print one JSON object last: promptIds, ids, text, timings
 `;
@@ -41,6 +43,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
     truncate: { type: 'boolean' },
     backend: { type: 'string' },
     attention: { type: 'string' },
+    'kv-cache': { type: 'string' },
     threads: { type: 'string' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
@@ -68,7 +71,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
   }
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, threads, onProgress: progress });
+  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progress });
   const loadMs = performance.now() - t0;
   try {
     const stream = model.generator.stream(prompt, options);
@@ -85,6 +88,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
           seed: r.seed,
           backend: model.backend.name,
           attention: model.attention,
+          kvCache: model.kvCache,
           timings: {
             loadMs: round(loadMs),
             ttftMs: round(r.timings.ttftMs),

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
-import { DecoderRunner } from '../decoder.js';
+import { DecoderRunner, type KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
@@ -27,7 +27,15 @@ export interface LoadModelOptions {
   /** Rebuild the graph even when a cached one exists. */
   readonly rebuild?: boolean;
   readonly onProgress?: ProgressCallback;
+  /**
+   * KV cache mode (default `auto`: `shared` in-place buffers when the graph uses GroupQueryAttention and
+   * the backend supports in-place outputs, else `concat`).
+   */
+  readonly kvCache?: 'auto' | KvCacheMode;
 }
+
+/** Build information written beside a prebuilt `model.onnx` (`tinyllama build`). */
+export const BUILD_INFO_FILE = 'tinyllama-build.json';
 
 /** A model ready to generate. */
 export interface LoadedModel {
@@ -36,8 +44,10 @@ export interface LoadedModel {
   readonly rawConfig: Readonly<Record<string, unknown>>;
   readonly tokenizer: Tokenizer;
   readonly backend: Backend;
-  /** Attention strategy the graph was built with ('' for a prebuilt model). */
+  /** Attention strategy the graph was built with ('' when unknown). */
   readonly attention: string;
+  /** KV cache mode of the runner. */
+  readonly kvCache: KvCacheMode;
   /** The ONNX file the session runs. */
   readonly modelPath: string;
   readonly session: InferenceSession;
@@ -112,6 +122,10 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
   if (files.includes('model.onnx')) {
     modelPath = join(dir, 'model.onnx');
     cached = true;
+    if (files.includes(BUILD_INFO_FILE)) {
+      const info = JSON.parse(await readFile(join(dir, BUILD_INFO_FILE), 'utf8')) as { attention?: unknown };
+      if (typeof info.attention === 'string') attention = info.attention;
+    }
   } else {
     const loader = rt.findLoader(files);
     const checkpoint = await loader.open(dir);
@@ -148,7 +162,17 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
   const tSession = performance.now();
   const session = await backend.createSession({ kind: 'path', path: modelPath }, { threads: options.threads });
   const sessionMs = performance.now() - tSession;
-  const runner = new DecoderRunner(session, config);
+  const wantShared = options.kvCache ?? 'auto';
+  const sharedOk = attention !== '' && rt.attention.has(attention) && rt.attention.get(attention).sharedKvCache === true;
+  if (wantShared === 'shared' && !(sharedOk && session.supportsInPlaceOutputs)) {
+    await session.release();
+    throw new TinyLlamaError(
+      'E_UNSUPPORTED',
+      `the shared KV cache needs an attention strategy that supports it (e.g. 'gqa'; this graph: '${attention || 'unknown'}') and a backend with in-place outputs (backend '${backend.name}')`,
+    );
+  }
+  const kvCache: KvCacheMode = wantShared === 'auto' ? (sharedOk && session.supportsInPlaceOutputs ? 'shared' : 'concat') : wantShared;
+  const runner = new DecoderRunner(session, config, { kvCache });
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
   return {
     dir,
@@ -157,6 +181,7 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
     tokenizer,
     backend,
     attention,
+    kvCache,
     modelPath,
     session,
     generator,

@@ -1,0 +1,208 @@
+/**
+ * The block-wise quantisation kernel shared by MatMulNBits and GatherBlockQuantized.
+ *
+ * A row-major float32 matrix `[rows, cols]` is cut along `cols` into blocks of `blockSize` values (the
+ * last block of a row is ragged when `cols % blockSize != 0`). Each block gets one float32 `scale` and
+ * one unsigned integer zero point `zp` in `[0, 2^bits - 1]`, and each value one unsigned code `q`:
+ *
+ *     w ≈ scale * (q - zp)
+ *
+ * The arithmetic mirrors ONNX Runtime's own blockwise quantiser (MLAS `BlockwiseQuantizer`,
+ * `range2scale` / `range2scalezp`, used by `matmul_nbits_quantizer.py`) in float32, so the codes are
+ * the ones ORT itself would produce:
+ * - symmetric: `m` = the block value of largest magnitude, sign kept; `scale = -m / 2^(bits-1)`, `zp =
+ *   2^(bits-1)` (8 or 128, also the operators' default zero point when none is given). The largest
+ *   magnitude lands exactly on code 0 (= -8 or -128 after the zero point), so the full `[-8, 7]` range
+ *   is used on that side; values of the opposite sign beyond `7 * |scale|` are clamped to code 15 (255).
+ * - asymmetric: the range is widened to include 0, `scale = (max - min) / (2^bits - 1)`,
+ *   `zp = round(-min / scale)`, so 0.0 is exactly representable.
+ * - `q = clamp(round(w * (1 / scale) + zp), 0, 2^bits - 1)`, computed in float32, ties away from zero.
+ *
+ * Packing: codes of one block are stored in order along `cols`; 8-bit codes one per byte, 4-bit codes
+ * two per byte, **low nibble first** (element `2j` in bits 0-3, element `2j+1` in bits 4-7). Zero points
+ * are packed the same way, one padded row of `ceil(blocksPerRow * bits / 8)` bytes per matrix row.
+ */
+import { TinyLlamaError } from '@tinyllama/core';
+import { where, type QuantBits } from './validate.js';
+
+/** Geometry of a block-quantised row-major matrix `[rows, cols]` with blocks along `cols`. */
+export interface BlockGeometry {
+  readonly rows: number;
+  readonly cols: number;
+  readonly bits: QuantBits;
+  readonly blockSize: number;
+  /** `ceil(cols / blockSize)`. */
+  readonly blocksPerRow: number;
+  /** Bytes of one full block: `blockSize * bits / 8`. */
+  readonly blobSize: number;
+  /**
+   * Bytes per row of packed codes: `blocksPerRow * blobSize` when the ragged last block is padded to a
+   * full blob (MatMulNBits), `cols * bits / 8` when rows are tight (GatherBlockQuantized).
+   */
+  readonly rowBytes: number;
+  /** Bytes per row of packed zero points: `ceil(blocksPerRow * bits / 8)`. */
+  readonly zeroPointRowBytes: number;
+}
+
+/** Packed codes, scales and (asymmetric only) zero points of a block-quantised matrix. */
+export interface BlockQuantized {
+  /** `[rows, rowBytes]` packed codes. */
+  readonly data: Uint8Array;
+  /** `[rows, blocksPerRow]` float32 scales. */
+  readonly scales: Float32Array;
+  /** `[rows, zeroPointRowBytes]` packed zero points; absent when symmetric (default zero point). */
+  readonly zeroPoints?: Uint8Array;
+}
+
+/** Computes the geometry; `padded` pads the last block of each row to a full blob. */
+export function blockGeometry(rows: number, cols: number, bits: QuantBits, blockSize: number, padded: boolean): BlockGeometry {
+  const blocksPerRow = Math.ceil(cols / blockSize);
+  const blobSize = (blockSize * bits) / 8;
+  return {
+    rows,
+    cols,
+    bits,
+    blockSize,
+    blocksPerRow,
+    blobSize,
+    rowBytes: padded ? blocksPerRow * blobSize : Math.ceil((cols * bits) / 8),
+    zeroPointRowBytes: Math.ceil((blocksPerRow * bits) / 8),
+  };
+}
+
+/** The default zero point of the operators: 2^(bits-1). */
+export function defaultZeroPoint(bits: QuantBits): number {
+  return bits === 4 ? 8 : 128;
+}
+
+/**
+ * Quantises `src` ([rows, cols] row-major float32). With `padTail`, the unused tail of each row's last
+ * blob is filled with the block's zero point, so padding dequantises to exactly 0. Throws `E_ARGUMENT`
+ * on a NaN or infinite weight, naming the row and block.
+ */
+export function quantizeBlocks(
+  src: Float32Array,
+  geo: BlockGeometry,
+  symmetric: boolean,
+  padTail: boolean,
+  fn: string,
+  name: string | undefined,
+): BlockQuantized {
+  const { rows, cols, bits, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
+  const data = new Uint8Array(rows * rowBytes);
+  const scales = new Float32Array(rows * nb);
+  const zeroPoints = symmetric ? undefined : new Uint8Array(rows * zpRow);
+  const qmax = bits === 4 ? 15 : 255;
+  const mid = bits === 4 ? 8 : 128;
+  const fround = Math.fround;
+
+  for (let r = 0; r < rows; r++) {
+    const rowIn = r * cols;
+    const rowEnd = rowIn + cols;
+    const rowOut = r * rowBytes;
+    for (let b = 0; b < nb; b++) {
+      const start = rowIn + b * blockSize;
+      const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
+
+      // Pass 1: range of the block. `bad` turns NaN on any NaN or ±Infinity.
+      let mn = Infinity;
+      let mx = -Infinity;
+      let bad = 0;
+      for (let i = start; i < end; i++) {
+        const v = src[i];
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+        bad += v - v;
+      }
+      if (bad !== 0) {
+        throw new TinyLlamaError(
+          'E_ARGUMENT',
+          `${where(fn, name)}: non-finite weight in row ${r}, elements ${b * blockSize}..${end - rowIn - 1}`,
+        );
+      }
+
+      // Block parameters, float32 as in MLAS.
+      let scale: number;
+      let zp: number;
+      if (symmetric) {
+        const m = Math.abs(mx) > Math.abs(mn) ? mx : mn;
+        scale = fround(-m / mid);
+        zp = mid;
+      } else {
+        const lo = mn < 0 ? mn : 0;
+        const hi = mx > 0 ? mx : 0;
+        scale = fround(fround(hi - lo) / qmax);
+        if (scale === 0) {
+          zp = 0;
+        } else {
+          const z = -fround(lo / scale);
+          zp = z <= 0 ? 0 : z >= qmax ? qmax : Math.floor(z + 0.5);
+        }
+      }
+      const inv = scale !== 0 ? fround(1 / scale) : 0;
+      scales[r * nb + b] = scale;
+      if (zeroPoints !== undefined) {
+        if (bits === 8) zeroPoints[r * zpRow + b] = zp;
+        else zeroPoints[r * zpRow + (b >> 1)] |= zp << ((b & 1) << 2);
+      }
+
+      // Pass 2: codes. x is clamped before rounding, so (x + 0.5) | 0 is round-half-up on x >= 0.
+      let o = rowOut + b * blobSize;
+      if (bits === 8) {
+        for (let i = start; i < end; i++) {
+          let x = fround(fround(src[i] * inv) + zp);
+          x = x < 0 ? 0 : x > 255 ? 255 : x;
+          data[o++] = (x + 0.5) | 0;
+        }
+        if (padTail) for (const stop = rowOut + (b + 1) * blobSize; o < stop; ) data[o++] = zp;
+      } else {
+        let i = start;
+        for (; i + 1 < end; i += 2) {
+          let x0 = fround(fround(src[i] * inv) + zp);
+          let x1 = fround(fround(src[i + 1] * inv) + zp);
+          x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
+          x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1;
+          data[o++] = ((x0 + 0.5) | 0) | (((x1 + 0.5) | 0) << 4);
+        }
+        if (i < end) {
+          // Odd-length block: the high nibble is padding and holds the zero point.
+          let x0 = fround(fround(src[i] * inv) + zp);
+          x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
+          data[o++] = ((x0 + 0.5) | 0) | (zp << 4);
+        }
+        if (padTail) for (const stop = rowOut + (b + 1) * blobSize, fill = zp | (zp << 4); o < stop; ) data[o++] = fill;
+      }
+    }
+  }
+  return zeroPoints === undefined ? { data, scales } : { data, scales, zeroPoints };
+}
+
+/** Dequantises packed codes back to a row-major float32 `[rows, cols]` (padding is skipped). */
+export function dequantizeBlocks(q: BlockQuantized, geo: BlockGeometry): Float32Array {
+  const { rows, cols, bits, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
+  const { data, scales, zeroPoints } = q;
+  const out = new Float32Array(rows * cols);
+  const mid = defaultZeroPoint(bits);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < nb; b++) {
+      const scale = scales[r * nb + b];
+      let zp = mid;
+      if (zeroPoints !== undefined) {
+        zp = bits === 8 ? zeroPoints[r * zpRow + b] : (zeroPoints[r * zpRow + (b >> 1)] >> ((b & 1) << 2)) & 15;
+      }
+      const k0 = b * blockSize;
+      const len = Math.min(blockSize, cols - k0);
+      const dst = r * cols + k0;
+      const src = r * rowBytes + b * blobSize;
+      if (bits === 8) {
+        for (let j = 0; j < len; j++) out[dst + j] = (data[src + j] - zp) * scale;
+      } else {
+        for (let j = 0; j < len; j++) {
+          const byte = data[src + (j >> 1)];
+          out[dst + j] = (((j & 1) === 0 ? byte & 15 : byte >> 4) - zp) * scale;
+        }
+      }
+    }
+  }
+  return out;
+}
