@@ -1,5 +1,6 @@
 import { TinyLlamaError, isTinyLlamaError } from '@tinyllama/core';
 import { BENCH_HELP, benchCommand } from './commands/bench.js';
+import { BUILD_HELP, buildCommand } from './commands/build.js';
 import { CONVERT_HELP, convertCommand } from './commands/convert.js';
 import { GENERATE_HELP, generateCommand } from './commands/generate.js';
 import { INSPECT_HELP, inspectCommand } from './commands/inspect.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   tokenize: { run: tokenizeCommand, help: TOKENIZE_HELP, summary: 'print token ids of text' },
   convert: { run: convertCommand, help: CONVERT_HELP, summary: 'convert a PyTorch checkpoint to safetensors' },
   inspect: { run: inspectCommand, help: INSPECT_HELP, summary: 'show config, parameter count and tensors' },
+  build: { run: buildCommand, help: BUILD_HELP, summary: 'build a checkpoint into a (quantised) ONNX model directory' },
   bench: { run: benchCommand, help: BENCH_HELP, summary: 'measure load time, first-token latency, decode speed and memory' },
   random: { run: randomCommand, help: RANDOM_HELP, summary: 'write a checkpoint with random weights (tests, benchmarks)' },
 };

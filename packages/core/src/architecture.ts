@@ -41,9 +41,26 @@ export interface BuiltModel {
   toBytes(): Promise<Uint8Array>;
 }
 
+/** How weights are stored in a built graph. */
+export interface WeightFormat {
+  /**
+   * `float32` (default), `float16` (stored half, computed in float32), `int8` or `int4` (block-wise
+   * quantised linear layers, embedding and lm_head).
+   */
+  readonly dtype: 'float32' | 'float16' | 'int8' | 'int4';
+  /** Quantisation block size along the input dimension (default 32). */
+  readonly blockSize?: number;
+  /** onnxruntime MatMulNBits `accuracy_level` (0 = float activations, 4 = int8 activations). */
+  readonly accuracyLevel?: number;
+  /** Symmetric quantisation without zero points (default true). */
+  readonly symmetric?: boolean;
+}
+
 /** Options of {@link ArchitecturePlugin.buildModel}. */
 export interface BuildModelOptions {
   readonly attention: AttentionStrategy;
+  /** Weight storage (default float32). */
+  readonly weights?: WeightFormat;
   readonly onProgress?: ProgressCallback;
 }
 

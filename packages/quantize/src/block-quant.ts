@@ -16,7 +16,8 @@
  *   is used on that side; values of the opposite sign beyond `7 * |scale|` are clamped to code 15 (255).
  * - asymmetric: the range is widened to include 0, `scale = (max - min) / (2^bits - 1)`,
  *   `zp = round(-min / scale)`, so 0.0 is exactly representable.
- * - `q = clamp(round(w * (1 / scale) + zp), 0, 2^bits - 1)`, computed in float32, ties away from zero.
+ * - `q = clamp(round(w * (1 / scale) + zp), 0, 2^bits - 1)`, ties away from zero (scale, zero point and
+ *   `1 / scale` are computed in float32 exactly as MLAS does; see the row kernels for the one nuance).
  *
  * Packing: codes of one block are stored in order along `cols`; 8-bit codes one per byte, 4-bit codes
  * two per byte, **low nibble first** (element `2j` in bits 0-3, element `2j+1` in bits 4-7). Zero points
@@ -88,14 +89,69 @@ export function quantizeBlocks(
   fn: string,
   name: string | undefined,
 ): BlockQuantized {
-  const { rows, cols, bits, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
-  const data = new Uint8Array(rows * rowBytes);
-  const scales = new Float32Array(rows * nb);
-  const zeroPoints = symmetric ? undefined : new Uint8Array(rows * zpRow);
-  const qmax = bits === 4 ? 15 : 255;
-  const mid = bits === 4 ? 8 : 128;
-  const fround = Math.fround;
+  const { rows, bits, blocksPerRow, rowBytes, zeroPointRowBytes } = geo;
+  const out: MutableBlockQuantized = {
+    data: new Uint8Array(rows * rowBytes),
+    scales: new Float32Array(rows * blocksPerRow),
+    zeroPoints: symmetric ? undefined : new Uint8Array(rows * zeroPointRowBytes),
+  };
+  const bad = bits === 4 ? quantizeRows4(src, geo, padTail, out) : quantizeRows8(src, geo, padTail, out);
+  if (bad >= 0) {
+    const r = Math.floor(bad / blocksPerRow);
+    const k0 = (bad % blocksPerRow) * geo.blockSize;
+    const k1 = Math.min(k0 + geo.blockSize, geo.cols) - 1;
+    throw new TinyLlamaError('E_ARGUMENT', `${where(fn, name)}: non-finite weight (NaN or Infinity) in row ${r}, elements ${k0}..${k1}`);
+  }
+  return out.zeroPoints === undefined ? { data: out.data, scales: out.scales } : (out as BlockQuantized);
+}
 
+interface MutableBlockQuantized {
+  readonly data: Uint8Array;
+  readonly scales: Float32Array;
+  readonly zeroPoints: Uint8Array | undefined;
+}
+
+/**
+ * Scale and zero point of one block from its range, in float32 as MLAS computes them. Writes
+ * `params[0] = scale`, `params[1] = zero point`, `params[2] = 1 / scale` (0 when the scale is 0).
+ */
+function blockParams(mn: number, mx: number, qmax: number, symmetric: boolean, params: Float64Array): void {
+  const fround = Math.fround;
+  let scale: number;
+  let zp: number;
+  if (symmetric) {
+    const mid = (qmax + 1) / 2;
+    const m = Math.abs(mx) > Math.abs(mn) ? mx : mn;
+    scale = fround(-m / mid);
+    zp = mid;
+  } else {
+    const lo = mn < 0 ? mn : 0;
+    const hi = mx > 0 ? mx : 0;
+    scale = fround(fround(hi - lo) / qmax);
+    if (scale === 0) {
+      zp = 0;
+    } else {
+      const z = -fround(lo / scale);
+      zp = z <= 0 ? 0 : z >= qmax ? qmax : Math.floor(z + 0.5);
+    }
+  }
+  params[0] = scale;
+  params[1] = zp;
+  params[2] = scale !== 0 ? fround(1 / scale) : 0;
+}
+
+// The two row kernels below are deliberately monomorphic and branch-light: they run over every weight
+// of the model. Pass 1 scans a block's range (`bad` turns NaN on any NaN/Infinity); pass 2 writes codes
+// as `x = w * inv + zp + 0.5`, clamped to [0, qmax], truncated: round-half-up of a non-negative value,
+// i.e. C's roundf. (MLAS rounds `w * inv` to float32 first; the code can differ by one only where
+// `w / scale` lies within float32 rounding of a .5 tie, which keeps the error within scale/2 + 1 ulp.)
+// Both return the index (row * blocksPerRow + block) of the first block with a non-finite value, or -1.
+
+function quantizeRows4(src: Float32Array, geo: BlockGeometry, padTail: boolean, out: MutableBlockQuantized): number {
+  const { rows, cols, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
+  const { data, scales, zeroPoints } = out;
+  const symmetric = zeroPoints === undefined;
+  const params = new Float64Array(3);
   for (let r = 0; r < rows; r++) {
     const rowIn = r * cols;
     const rowEnd = rowIn + cols;
@@ -103,78 +159,84 @@ export function quantizeBlocks(
     for (let b = 0; b < nb; b++) {
       const start = rowIn + b * blockSize;
       const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
-
-      // Pass 1: range of the block. `bad` turns NaN on any NaN or ±Infinity.
       let mn = Infinity;
       let mx = -Infinity;
       let bad = 0;
       for (let i = start; i < end; i++) {
         const v = src[i];
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
         bad += v - v;
       }
-      if (bad !== 0) {
-        throw new TinyLlamaError(
-          'E_ARGUMENT',
-          `${where(fn, name)}: non-finite weight in row ${r}, elements ${b * blockSize}..${end - rowIn - 1}`,
-        );
-      }
-
-      // Block parameters, float32 as in MLAS.
-      let scale: number;
-      let zp: number;
-      if (symmetric) {
-        const m = Math.abs(mx) > Math.abs(mn) ? mx : mn;
-        scale = fround(-m / mid);
-        zp = mid;
-      } else {
-        const lo = mn < 0 ? mn : 0;
-        const hi = mx > 0 ? mx : 0;
-        scale = fround(fround(hi - lo) / qmax);
-        if (scale === 0) {
-          zp = 0;
-        } else {
-          const z = -fround(lo / scale);
-          zp = z <= 0 ? 0 : z >= qmax ? qmax : Math.floor(z + 0.5);
-        }
-      }
-      const inv = scale !== 0 ? fround(1 / scale) : 0;
-      scales[r * nb + b] = scale;
-      if (zeroPoints !== undefined) {
-        if (bits === 8) zeroPoints[r * zpRow + b] = zp;
-        else zeroPoints[r * zpRow + (b >> 1)] |= zp << ((b & 1) << 2);
-      }
-
-      // Pass 2: codes. x is clamped before rounding, so (x + 0.5) | 0 is round-half-up on x >= 0.
+      if (bad !== 0) return r * nb + b;
+      blockParams(mn, mx, 15, symmetric, params);
+      const zp = params[1];
+      const inv = params[2];
+      const bias = zp + 0.5;
+      scales[r * nb + b] = params[0];
+      if (!symmetric) zeroPoints[r * zpRow + (b >> 1)] |= zp << ((b & 1) << 2);
       let o = rowOut + b * blobSize;
-      if (bits === 8) {
-        for (let i = start; i < end; i++) {
-          let x = fround(fround(src[i] * inv) + zp);
-          x = x < 0 ? 0 : x > 255 ? 255 : x;
-          data[o++] = (x + 0.5) | 0;
-        }
-        if (padTail) for (const stop = rowOut + (b + 1) * blobSize; o < stop; ) data[o++] = zp;
-      } else {
-        let i = start;
-        for (; i + 1 < end; i += 2) {
-          let x0 = fround(fround(src[i] * inv) + zp);
-          let x1 = fround(fround(src[i + 1] * inv) + zp);
-          x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
-          x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1;
-          data[o++] = ((x0 + 0.5) | 0) | (((x1 + 0.5) | 0) << 4);
-        }
-        if (i < end) {
-          // Odd-length block: the high nibble is padding and holds the zero point.
-          let x0 = fround(fround(src[i] * inv) + zp);
-          x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
-          data[o++] = ((x0 + 0.5) | 0) | (zp << 4);
-        }
-        if (padTail) for (const stop = rowOut + (b + 1) * blobSize, fill = zp | (zp << 4); o < stop; ) data[o++] = fill;
+      let i = start;
+      for (; i + 1 < end; i += 2) {
+        let x0 = src[i] * inv + bias;
+        let x1 = src[i + 1] * inv + bias;
+        x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
+        x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1;
+        data[o++] = (x0 | 0) | ((x1 | 0) << 4);
+      }
+      if (i < end) {
+        // Odd-length block: the high nibble is padding and holds the zero point (dequantises to 0).
+        let x0 = src[i] * inv + bias;
+        x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
+        data[o++] = (x0 | 0) | (zp << 4);
+      }
+      if (padTail) {
+        const fill = zp | (zp << 4);
+        for (const stop = rowOut + (b + 1) * blobSize; o < stop; o++) data[o] = fill;
       }
     }
   }
-  return zeroPoints === undefined ? { data, scales } : { data, scales, zeroPoints };
+  return -1;
+}
+
+function quantizeRows8(src: Float32Array, geo: BlockGeometry, padTail: boolean, out: MutableBlockQuantized): number {
+  const { rows, cols, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
+  const { data, scales, zeroPoints } = out;
+  const symmetric = zeroPoints === undefined;
+  const params = new Float64Array(3);
+  for (let r = 0; r < rows; r++) {
+    const rowIn = r * cols;
+    const rowEnd = rowIn + cols;
+    const rowOut = r * rowBytes;
+    for (let b = 0; b < nb; b++) {
+      const start = rowIn + b * blockSize;
+      const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
+      let mn = Infinity;
+      let mx = -Infinity;
+      let bad = 0;
+      for (let i = start; i < end; i++) {
+        const v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        bad += v - v;
+      }
+      if (bad !== 0) return r * nb + b;
+      blockParams(mn, mx, 255, symmetric, params);
+      const zp = params[1];
+      const inv = params[2];
+      const bias = zp + 0.5;
+      scales[r * nb + b] = params[0];
+      if (!symmetric) zeroPoints[r * zpRow + b] = zp;
+      let o = rowOut + b * blobSize;
+      for (let i = start; i < end; i++) {
+        let x = src[i] * inv + bias;
+        x = x < 0 ? 0 : x > 255 ? 255 : x;
+        data[o++] = x | 0;
+      }
+      if (padTail) for (const stop = rowOut + (b + 1) * blobSize; o < stop; o++) data[o] = zp;
+    }
+  }
+  return -1;
 }
 
 /** Dequantises packed codes back to a row-major float32 `[rows, cols]` (padding is skipped). */

@@ -3,3 +3,4 @@
  * @packageDocumentation
  */
 export * from './model-dir.js';
+export * from './build-dir.js';

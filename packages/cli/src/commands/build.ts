@@ -1,0 +1,60 @@
+import { TinyLlamaError, type WeightFormat } from '@tinyllama/core';
+import { buildModelDir } from '@tinyllama/core/node';
+import { intFlag, parseCommand, required } from '../args.js';
+import { createNodeRuntime } from '../compose.js';
+import { progressPrinter, type CliIO } from '../io.js';
+import { peakRssMB } from './bench.js';
+
+export const BUILD_HELP = `tinyllama build --model CHECKPOINT_DIR --out DIR [--dtype int4|int8|f16|f32] [--block-size 32|128]
+                [--accuracy-level 0..4] [--asymmetric] [--attention gqa|portable] [--overwrite]
+
+Builds a checkpoint into a model directory (model.onnx + model.onnx.data, config, tokenizer,
+tinyllama-build.json) that generate and bench accept like a checkpoint. Weights are streamed and
+quantised one tensor at a time (bounded memory); the output appears only when complete.
+
+  --dtype D           int4 (default), int8, f16 (half storage, float32 compute) or f32
+  --block-size N      quantisation block size along the input dimension (default 32)
+  --accuracy-level N  MatMulNBits accuracy_level: 0 float activations, 4 int8 activations (default 4)
+  --asymmetric        store zero points (default symmetric)
+`;
+
+const DTYPES: Record<string, WeightFormat['dtype']> = { int4: 'int4', int8: 'int8', f16: 'float16', f32: 'float32' };
+
+/** `tinyllama build`. */
+export async function buildCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values: v } = parseCommand('build', {
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      out: { type: 'string' },
+      dtype: { type: 'string' },
+      'block-size': { type: 'string' },
+      'accuracy-level': { type: 'string' },
+      asymmetric: { type: 'boolean' },
+      attention: { type: 'string' },
+      overwrite: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const inDir = required('build', 'model', v.model);
+  const outDir = required('build', 'out', v.out);
+  const dtype = DTYPES[v.dtype ?? 'int4'];
+  if (!dtype) throw new TinyLlamaError('E_ARGUMENT', `build: --dtype must be int4, int8, f16 or f32, got '${v.dtype}'`);
+  const blockSize = intFlag('block-size', v['block-size'], 32, 16, 256);
+  if (![16, 32, 64, 128, 256].includes(blockSize)) {
+    throw new TinyLlamaError('E_ARGUMENT', `build: --block-size must be 16, 32, 64, 128 or 256, got ${blockSize}`);
+  }
+  const weights: WeightFormat = {
+    dtype,
+    blockSize,
+    accuracyLevel: intFlag('accuracy-level', v['accuracy-level'], 4, 0, 4),
+    symmetric: !(v.asymmetric ?? false),
+  };
+  const rt = createNodeRuntime();
+  const r = await buildModelDir(rt, inDir, outDir, { attention: v.attention, weights, overwrite: v.overwrite ?? false, onProgress: progressPrinter(io) });
+  io.err(
+    `built ${outDir}: ${dtype}${dtype === 'int4' || dtype === 'int8' ? ` (block ${blockSize}, accuracy level ${weights.accuracyLevel}, ${weights.symmetric ? 'symmetric' : 'asymmetric'})` : ''}, ` +
+      `attention ${r.attention}, ${(r.modelBytes / 1e6).toFixed(1)} MB, ${(r.ms / 1000).toFixed(1)} s, peak RSS ${peakRssMB().toFixed(0)} MB\n`,
+  );
+  return 0;
+}

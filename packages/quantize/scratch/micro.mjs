@@ -1,0 +1,13 @@
+const N = 5632, K = 2048, n = N * K;
+const w = new Float32Array(n); let s = 1; for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) >>> 0; w[i] = ((s >>> 8) / (1 << 24) - 0.5) * 0.1; }
+function time(name, f) { f(); const t0 = performance.now(); for (let r = 0; r < 3; r++) f(); const dt = (performance.now() - t0) / 3; console.log(name, (n / dt / 1e3).toFixed(0), 'M/s'); }
+const bs = 32;
+time('minmax branches', () => { let acc = 0; for (let st = 0; st < n; st += bs) { let mn = Infinity, mx = -Infinity; for (let i = st; i < st + bs; i++) { const v = w[i]; if (v < mn) mn = v; if (v > mx) mx = v; } acc += mx - mn; } return acc; });
+time('minmax + bad', () => { let acc = 0; for (let st = 0; st < n; st += bs) { let mn = Infinity, mx = -Infinity, bad = 0; for (let i = st; i < st + bs; i++) { const v = w[i]; if (v < mn) mn = v; if (v > mx) mx = v; bad += v - v; } acc += mx - mn + bad; } return acc; });
+time('minmax Math', () => { let acc = 0; for (let st = 0; st < n; st += bs) { let mn = Infinity, mx = -Infinity; for (let i = st; i < st + bs; i++) { const v = w[i]; mn = Math.min(mn, v); mx = Math.max(mx, v); } acc += mx - mn; } return acc; });
+time('minmax ternary', () => { let acc = 0; for (let st = 0; st < n; st += bs) { let mn = Infinity, mx = -Infinity; for (let i = st; i < st + bs; i++) { const v = w[i]; mn = v < mn ? v : mn; mx = v > mx ? v : mx; } acc += mx - mn; } return acc; });
+const out = new Uint8Array(n / 2);
+time('pack4 fround', () => { const fr = Math.fround; const inv = 123.4, zp = 8; let o = 0; for (let i = 0; i < n; i += 2) { let x0 = fr(fr(w[i] * inv) + zp), x1 = fr(fr(w[i + 1] * inv) + zp); x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0; x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1; out[o++] = ((x0 + 0.5) | 0) | (((x1 + 0.5) | 0) << 4); } });
+time('pack4 nofround', () => { const inv = 123.4, zp = 8; let o = 0; for (let i = 0; i < n; i += 2) { let x0 = w[i] * inv + zp, x1 = w[i + 1] * inv + zp; x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0; x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1; out[o++] = ((x0 + 0.5) | 0) | (((x1 + 0.5) | 0) << 4); } });
+time('pack4 nofround +0.5 folded', () => { const inv = 123.4, zp = 8.5; let o = 0; for (let i = 0; i < n; i += 2) { let x0 = w[i] * inv + zp, x1 = w[i + 1] * inv + zp; x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0; x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1; out[o++] = (x0 | 0) | ((x1 | 0) << 4); } });
+time('pack4 Math.min/max', () => { const inv = 123.4, zp = 8.5; let o = 0; for (let i = 0; i < n; i += 2) { const x0 = Math.min(15, Math.max(0, w[i] * inv + zp)), x1 = Math.min(15, Math.max(0, w[i+1] * inv + zp)); out[o++] = (x0 | 0) | ((x1 | 0) << 4); } });
