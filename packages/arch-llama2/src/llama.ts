@@ -18,6 +18,7 @@ import {
 } from '@tinyllama/core';
 import { GraphBuilder, type OnnxModel } from '@tinyllama/onnx';
 import { matchesLlamaConfig, normalizeLlamaConfig, type LlamaConfig } from './config.js';
+import { weightEmitters, weightFormatDomains } from './weight-formats.js';
 import { ropeCaches } from './rope.js';
 import {
   lazyFloat32,
@@ -167,14 +168,15 @@ export interface LlamaBuildOptions extends BuildModelOptions {
 export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig, options: LlamaBuildOptions): Promise<OnnxModel> {
   const w = llamaWeights(weights, config);
   const { attention } = options;
-  const linear = options.linear ?? emitLinearFloat32;
+  const formats = weightEmitters(options.weights);
+  const linear = options.linear ?? formats.linear;
   const rmsNorm = options.rmsNorm === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
   const onProgress: ProgressCallback | undefined = options.onProgress;
   const { hiddenSize: E, numAttentionHeads: H, numKeyValueHeads: Hkv, headDim: D, vocabSize: V } = config;
   const { batch: B, sequence: S, past: P, total: T } = DIMS;
 
   const g = new GraphBuilder({ name: 'llama2' });
-  for (const domain of attention.requiredDomains) g.useOpset(domain, 1);
+  for (const domain of new Set([...attention.requiredDomains, ...weightFormatDomains(options.weights)])) g.useOpset(domain, 1);
   const inputIds = g.input(IO.inputIds, 'int64', [B, S]);
   const attentionMask = g.input(IO.attentionMask, 'int64', [B, T]);
   const positionIds = g.input(IO.positionIds, 'int64', [B, S]);
@@ -185,8 +187,7 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   const sinCache = g.initializer('rope.sin_cache', { dtype: 'float32', dims: cacheDims, data: rope.sin }, { parameter: false }); // [maxPos, D/2]
   const attend = attention.begin(g, { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask, positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) });
 
-  const embed = g.initializer(w.embedTokens.key, lazyFloat32(w.embedTokens)); // [V, E]
-  let hidden = g.node('Gather', [embed, inputIds], { name: 'embed_tokens', attrs: { axis: attr.int(0) } })[0]; // [B, S, E]
+  let hidden = formats.embedding(g, inputIds, w.embedTokens); // [B, S, E]
 
   for (let i = 0; i < config.numLayers; i++) {
     const pastKey = g.input(IO.pastKey(i), 'float32', [B, Hkv, P, D]);
@@ -198,7 +199,11 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   }
 
   const normed = rmsNorm(g, hidden, w.norm, config.rmsNormEps, 'norm'); // [B, S, E]
-  emitLmHead(g, normed, config.tieWordEmbeddings ? { tiedEmbedding: embed, vocabSize: V } : { weight: w.lmHead, linear }, IO.logits); // [B, S, V]
+  const head =
+    config.tieWordEmbeddings && formats.tiedHead === 'share-embedding'
+      ? { tiedEmbedding: w.embedTokens.key, vocabSize: V } // the float32 embedding initializer itself
+      : { weight: config.tieWordEmbeddings ? { ...w.lmHead, key: 'lm_head.weight' } : w.lmHead, linear }; // tied: own (quantised) copy
+  emitLmHead(g, normed, head, IO.logits); // [B, S, V]
   g.output(IO.logits, 'float32', [B, S, V]);
 
   return g.build({
@@ -207,6 +212,7 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
       'tinyllama.architecture': 'llama2',
       'tinyllama.graph_version': String(LLAMA2_GRAPH_VERSION),
       'tinyllama.attention': attention.name,
+      'tinyllama.weights': JSON.stringify(options.weights ?? { dtype: 'float32' }),
       'tinyllama.config': JSON.stringify(config),
     },
   });

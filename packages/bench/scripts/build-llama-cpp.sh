@@ -7,6 +7,9 @@
 # Usage: build-llama-cpp.sh [WORKDIR] [NODE_LLAMA_CPP_VERSION]
 #   WORKDIR defaults to /work/llama-baseline, the version to 3.22.1.
 #   JOBS (env) sets the parallel build jobs (default: nproc).
+#   LLAMA_AMX=1 (env) keeps Intel AMX when -march=native enables it. Default: off, because ggml's AMX
+#   path dies with SIGILL (tilezero in a worker thread) on this project's VMs although CPUID reports
+#   AMX (known upstream: ggml-org/llama.cpp PR #26954); AVX-512/VNNI stay on.
 # Binaries end up in WORKDIR/build/bin/.
 set -euo pipefail
 
@@ -34,7 +37,13 @@ fi
 echo "llama.cpp commit: $(git -C llama.cpp rev-parse HEAD)"
 
 # 3. Configure: CPU only, Release, tuned for this CPU, no HTTPS/network features, static libs.
+NO_AMX=""
+if [ "${LLAMA_AMX:-0}" != "1" ]; then
+  NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
 cmake -S llama.cpp -B build \
+  -DCMAKE_C_FLAGS="$NO_AMX" \
+  -DCMAKE_CXX_FLAGS="$NO_AMX" \
   -DCMAKE_BUILD_TYPE=Release \
   -DGGML_NATIVE=ON \
   -DGGML_CPU=ON \

@@ -16,7 +16,7 @@ export interface LlamaBenchRecord {
   readonly nPrompt: number;
   /** Generated tokens of the test (tg), 0 for pp. */
   readonly nGen: number;
-  /** Mean tokens/s over llama-bench's repetitions. */
+  /** Tokens/s: median of llama-bench's repetitions (json `samples_ts`), else its mean (`avg_ts`, markdown). */
   readonly tokensPerSecond: number;
 }
 
@@ -38,8 +38,16 @@ function num(v: unknown): number | null {
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
 }
 
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 function fromJsonRecord(o: Record<string, unknown>): LlamaBenchRecord | null {
-  const ts = num(o.avg_ts);
+  // the median of the repetitions when llama-bench lists them, else its mean
+  const samples = Array.isArray(o.samples_ts) ? o.samples_ts.map(num).filter((x): x is number => x !== null) : [];
+  const ts = samples.length > 0 ? medianOf(samples) : num(o.avg_ts);
   if (ts === null) return null;
   return {
     model: String(o.model_filename ?? o.model_type ?? ''),

@@ -87,7 +87,8 @@ export function readGguf(buf: Uint8Array): ReadGguf {
     data(name, byteLength) {
       const t = tensors.find((x) => x.name === name);
       if (!t) throw new Error(`no tensor ${name}`);
-      return buf.subarray(dataStart + t.offset, dataStart + t.offset + byteLength);
+      // a copy in a plain Uint8Array of its own (not a view into a Buffer pool)
+      return Uint8Array.from(buf.subarray(dataStart + t.offset, dataStart + t.offset + byteLength));
     },
   };
 }

@@ -130,7 +130,8 @@ describe('Q4_0 blocks', () => {
     x[9] = -2; // same magnitude later: the first (positive) wins → d = -0.25
     const q = quantizeQ4_0(x);
     expect([q[0], q[1]]).toEqual([0x00, 0xb4]); // f16(-0.25)
-    expect(Array.from(q.subarray(18, 36))).toEqual([0, 0, ...new Array(16).fill(0x88)]);
+    // 0 / -8 is -0 in C too: the scale's f16 is 0x8000
+    expect(Array.from(q.subarray(18, 36))).toEqual([0x00, 0x80, ...new Array(16).fill(0x88)]);
   });
 
   it('is byte-identical to the reference on varied data', () => {
@@ -138,13 +139,14 @@ describe('Q4_0 blocks', () => {
     expect(quantizeQ4_0(x)).toEqual(refBlocks(x, refQ4Block));
   });
 
-  it('dequantizes within half a step', () => {
+  it('dequantizes within one step (half a step except at the clamped end)', () => {
     const x = testData(32 * 50, 3);
     const y = dequantizeQ4_0(quantizeQ4_0(x));
     for (let b = 0; b < x.length; b += 32) {
       const amax = Math.max(...Array.from(x.subarray(b, b + 32), Math.abs));
+      if (amax < 0.01) continue; // the f16 scale is subnormal there: no relative bound
       const step = amax / 8;
-      for (let j = b; j < b + 32; j++) expect(Math.abs(y[j] - x[j])).toBeLessThanOrEqual(step * 0.5 + amax * 2e-3 + 1e-30);
+      for (let j = b; j < b + 32; j++) expect(Math.abs(y[j] - x[j])).toBeLessThanOrEqual(step + amax * 2e-3 + 1e-30);
     }
   });
 
@@ -173,6 +175,7 @@ describe('Q8_0 blocks', () => {
     const y = dequantizeQ8_0(quantizeQ8_0(x));
     for (let b = 0; b < x.length; b += 32) {
       const amax = Math.max(...Array.from(x.subarray(b, b + 32), Math.abs));
+      if (amax < 0.01) continue; // the f16 scale is subnormal there: no relative bound
       for (let j = b; j < b + 32; j++) expect(Math.abs(y[j] - x[j])).toBeLessThanOrEqual((amax / 127) * 0.5 + amax * 1e-3 + 1e-30);
     }
   });

@@ -111,47 +111,33 @@ interface MutableBlockQuantized {
   readonly zeroPoints: Uint8Array | undefined;
 }
 
-/**
- * Scale and zero point of one block from its range, in float32 as MLAS computes them. Writes
- * `params[0] = scale`, `params[1] = zero point`, `params[2] = 1 / scale` (0 when the scale is 0).
- */
-function blockParams(mn: number, mx: number, qmax: number, symmetric: boolean, params: Float64Array): void {
-  const fround = Math.fround;
-  let scale: number;
-  let zp: number;
-  if (symmetric) {
-    const mid = (qmax + 1) / 2;
-    const m = Math.abs(mx) > Math.abs(mn) ? mx : mn;
-    scale = fround(-m / mid);
-    zp = mid;
-  } else {
-    const lo = mn < 0 ? mn : 0;
-    const hi = mx > 0 ? mx : 0;
-    scale = fround(fround(hi - lo) / qmax);
-    if (scale === 0) {
-      zp = 0;
-    } else {
-      const z = -fround(lo / scale);
-      zp = z <= 0 ? 0 : z >= qmax ? qmax : Math.floor(z + 0.5);
-    }
-  }
-  params[0] = scale;
-  params[1] = zp;
-  params[2] = scale !== 0 ? fround(1 / scale) : 0;
-}
+/** float32's smallest normal number: blocks whose scale would fall below it are quantised to zero. */
+const FLT_MIN = 1.1754943508222875e-38;
+
+/** Magnitude bits of float32 Infinity; NaNs are above. */
+const NON_FINITE = 0x7f800000;
 
 // The two row kernels below are deliberately monomorphic and branch-light: they run over every weight
-// of the model. Pass 1 scans a block's range (`bad` turns NaN on any NaN/Infinity); pass 2 writes codes
-// as `x = w * inv + zp + 0.5`, clamped to [0, qmax], truncated: round-half-up of a non-negative value,
-// i.e. C's roundf. (MLAS rounds `w * inv` to float32 first; the code can differ by one only where
-// `w / scale` lies within float32 rounding of a .5 tie, which keeps the error within scale/2 + 1 ulp.)
+// of the model.
+// Pass 1 finds a block's range from the float32 bit patterns: for the asymmetric range [min(w, 0),
+// max(w, 0)] and MLAS's symmetric pick only the largest positive and the largest negative magnitude
+// matter, and magnitude bits compare like the magnitudes (a NaN or an Infinity shows as bits >= 0x7f800000).
+// Pass 2 writes t = trunc(w * inv + zp + 0.5). By construction of scale and zero point,
+// w * inv + zp lies in [-0.5 - tiny, qmax + 1.5 + tiny] (the top only for the clamped opposite side
+// of a symmetric block), so t is in [0, qmax + 1] and `t - (t >> bits)` is the clamp to qmax:
+// round-half-up of a non-negative value, i.e. C's roundf, then clamp -- MLAS's formula. (MLAS rounds
+// `w * inv` to float32 before adding the zero point; the code can differ by one only where `w / scale`
+// lies within float32 rounding of a .5 tie, keeping the error within scale/2 + 1 ulp.)
 // Both return the index (row * blocksPerRow + block) of the first block with a non-finite value, or -1.
 
 function quantizeRows4(src: Float32Array, geo: BlockGeometry, padTail: boolean, out: MutableBlockQuantized): number {
   const { rows, cols, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
   const { data, scales, zeroPoints } = out;
   const symmetric = zeroPoints === undefined;
-  const params = new Float64Array(3);
+  const fround = Math.fround;
+  const srcBits = new Int32Array(src.buffer, src.byteOffset, src.length);
+  const scratchFloat = new Float32Array(1);
+  const scratchBits = new Int32Array(scratchFloat.buffer);
   for (let r = 0; r < rows; r++) {
     const rowIn = r * cols;
     const rowEnd = rowIn + cols;
@@ -159,36 +145,67 @@ function quantizeRows4(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
     for (let b = 0; b < nb; b++) {
       const start = rowIn + b * blockSize;
       const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
-      let mn = Infinity;
-      let mx = -Infinity;
-      let bad = 0;
+      // Pass 1: the largest magnitude among positive and among negative values, as float32 bit
+      // patterns (|w| bits are monotonic in |w|): branch-free integer max, no mispredictions.
+      let pos = 0;
+      let neg = 0;
       for (let i = start; i < end; i++) {
-        const v = src[i];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        bad += v - v;
+        const bitsI = srcBits[i];
+        const mag = bitsI & 0x7fffffff;
+        const sign = bitsI >> 31; // -1 for a negative value, else 0
+        const dp = (mag & ~sign) - pos;
+        pos += dp & ~(dp >> 31);
+        const dn = (mag & sign) - neg;
+        neg += dn & ~(dn >> 31);
       }
-      if (bad !== 0) return r * nb + b;
-      blockParams(mn, mx, 15, symmetric, params);
-      const zp = params[1];
-      const inv = params[2];
+      if (pos >= NON_FINITE || neg >= NON_FINITE) return r * nb + b;
+      scratchBits[0] = pos;
+      const hi = scratchFloat[0]; // largest value, or 0 when none is positive
+      scratchBits[0] = neg;
+      const lo = -scratchFloat[0]; // smallest value, or -0 when none is negative
+      // Block parameters in float32, as MLAS computes them (see the file comment).
+      let scale: number;
+      let zp: number;
+      if (symmetric) {
+        // MLAS: max = |max| > |min| ? max : min -- the negative one on a tie.
+        scale = fround(-(neg >= pos ? lo : hi) / 8);
+        zp = 8;
+      } else {
+        scale = fround(fround(hi - lo) / 15);
+        const z = scale !== 0 ? -fround(lo / scale) : 0;
+        zp = z <= 0 ? 0 : z >= 15 ? 15 : Math.floor(z + 0.5);
+      }
+      let inv = fround(1 / scale);
+      if (!(Math.abs(scale) >= FLT_MIN)) {
+        // All-zero block, or one so tiny (< 1e-37) that 1 / scale would overflow: every code = zp.
+        scale = 0;
+        inv = 0;
+        zp = symmetric ? 8 : 0;
+      }
       const bias = zp + 0.5;
-      scales[r * nb + b] = params[0];
+      scales[r * nb + b] = scale;
       if (!symmetric) zeroPoints[r * zpRow + (b >> 1)] |= zp << ((b & 1) << 2);
+      // Pass 2: codes, four per step, then the pairs left.
       let o = rowOut + b * blobSize;
       let i = start;
+      for (; i + 3 < end; i += 4) {
+        const t0 = (src[i] * inv + bias) | 0;
+        const t1 = (src[i + 1] * inv + bias) | 0;
+        const t2 = (src[i + 2] * inv + bias) | 0;
+        const t3 = (src[i + 3] * inv + bias) | 0;
+        data[o] = (t0 - (t0 >> 4)) | ((t1 - (t1 >> 4)) << 4);
+        data[o + 1] = (t2 - (t2 >> 4)) | ((t3 - (t3 >> 4)) << 4);
+        o += 2;
+      }
       for (; i + 1 < end; i += 2) {
-        let x0 = src[i] * inv + bias;
-        let x1 = src[i + 1] * inv + bias;
-        x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
-        x1 = x1 < 0 ? 0 : x1 > 15 ? 15 : x1;
-        data[o++] = (x0 | 0) | ((x1 | 0) << 4);
+        const t0 = (src[i] * inv + bias) | 0;
+        const t1 = (src[i + 1] * inv + bias) | 0;
+        data[o++] = (t0 - (t0 >> 4)) | ((t1 - (t1 >> 4)) << 4);
       }
       if (i < end) {
         // Odd-length block: the high nibble is padding and holds the zero point (dequantises to 0).
-        let x0 = src[i] * inv + bias;
-        x0 = x0 < 0 ? 0 : x0 > 15 ? 15 : x0;
-        data[o++] = (x0 | 0) | (zp << 4);
+        const t0 = (src[i] * inv + bias) | 0;
+        data[o++] = (t0 - (t0 >> 4)) | (zp << 4);
       }
       if (padTail) {
         const fill = zp | (zp << 4);
@@ -203,7 +220,10 @@ function quantizeRows8(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
   const { rows, cols, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
   const { data, scales, zeroPoints } = out;
   const symmetric = zeroPoints === undefined;
-  const params = new Float64Array(3);
+  const fround = Math.fround;
+  const srcBits = new Int32Array(src.buffer, src.byteOffset, src.length);
+  const scratchFloat = new Float32Array(1);
+  const scratchBits = new Int32Array(scratchFloat.buffer);
   for (let r = 0; r < rows; r++) {
     const rowIn = r * cols;
     const rowEnd = rowIn + cols;
@@ -211,27 +231,63 @@ function quantizeRows8(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
     for (let b = 0; b < nb; b++) {
       const start = rowIn + b * blockSize;
       const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
-      let mn = Infinity;
-      let mx = -Infinity;
-      let bad = 0;
+      // Pass 1: the largest magnitude among positive and among negative values, as float32 bit
+      // patterns (|w| bits are monotonic in |w|): branch-free integer max, no mispredictions.
+      let pos = 0;
+      let neg = 0;
       for (let i = start; i < end; i++) {
-        const v = src[i];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        bad += v - v;
+        const bitsI = srcBits[i];
+        const mag = bitsI & 0x7fffffff;
+        const sign = bitsI >> 31; // -1 for a negative value, else 0
+        const dp = (mag & ~sign) - pos;
+        pos += dp & ~(dp >> 31);
+        const dn = (mag & sign) - neg;
+        neg += dn & ~(dn >> 31);
       }
-      if (bad !== 0) return r * nb + b;
-      blockParams(mn, mx, 255, symmetric, params);
-      const zp = params[1];
-      const inv = params[2];
+      if (pos >= NON_FINITE || neg >= NON_FINITE) return r * nb + b;
+      scratchBits[0] = pos;
+      const hi = scratchFloat[0]; // largest value, or 0 when none is positive
+      scratchBits[0] = neg;
+      const lo = -scratchFloat[0]; // smallest value, or -0 when none is negative
+      // Block parameters in float32, as MLAS computes them (see the file comment).
+      let scale: number;
+      let zp: number;
+      if (symmetric) {
+        // MLAS: max = |max| > |min| ? max : min -- the negative one on a tie.
+        scale = fround(-(neg >= pos ? lo : hi) / 128);
+        zp = 128;
+      } else {
+        scale = fround(fround(hi - lo) / 255);
+        const z = scale !== 0 ? -fround(lo / scale) : 0;
+        zp = z <= 0 ? 0 : z >= 255 ? 255 : Math.floor(z + 0.5);
+      }
+      let inv = fround(1 / scale);
+      if (!(Math.abs(scale) >= FLT_MIN)) {
+        // All-zero block, or one so tiny (< 1e-37) that 1 / scale would overflow: every code = zp.
+        scale = 0;
+        inv = 0;
+        zp = symmetric ? 128 : 0;
+      }
       const bias = zp + 0.5;
-      scales[r * nb + b] = params[0];
+      scales[r * nb + b] = scale;
       if (!symmetric) zeroPoints[r * zpRow + b] = zp;
+      // Pass 2: codes, four per step, then the rest.
       let o = rowOut + b * blobSize;
-      for (let i = start; i < end; i++) {
-        let x = src[i] * inv + bias;
-        x = x < 0 ? 0 : x > 255 ? 255 : x;
-        data[o++] = x | 0;
+      let i = start;
+      for (; i + 3 < end; i += 4) {
+        const t0 = (src[i] * inv + bias) | 0;
+        const t1 = (src[i + 1] * inv + bias) | 0;
+        const t2 = (src[i + 2] * inv + bias) | 0;
+        const t3 = (src[i + 3] * inv + bias) | 0;
+        data[o] = t0 - (t0 >> 8);
+        data[o + 1] = t1 - (t1 >> 8);
+        data[o + 2] = t2 - (t2 >> 8);
+        data[o + 3] = t3 - (t3 >> 8);
+        o += 4;
+      }
+      for (; i < end; i++) {
+        const t = (src[i] * inv + bias) | 0;
+        data[o++] = t - (t >> 8);
       }
       if (padTail) for (const stop = rowOut + (b + 1) * blobSize; o < stop; o++) data[o] = zp;
     }
