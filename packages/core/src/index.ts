@@ -19,3 +19,4 @@ export * from './stop.js';
 export * from './decoder.js';
 export * from './generate.js';
 export * from './runtime.js';
+export * from './evaluate.js';
