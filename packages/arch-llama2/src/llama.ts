@@ -202,7 +202,7 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   const head =
     config.tieWordEmbeddings && formats.tiedHead === 'share-embedding'
       ? { tiedEmbedding: w.embedTokens.key, vocabSize: V } // the float32 embedding initializer itself
-      : { weight: config.tieWordEmbeddings ? { ...w.lmHead, key: 'lm_head.weight' } : w.lmHead, linear }; // tied: own (quantised) copy
+      : { weight: config.tieWordEmbeddings ? { ...w.lmHead, key: 'lm_head.weight' } : w.lmHead, linear: options.linear ?? formats.lmHead }; // tied: own copy
   emitLmHead(g, normed, head, IO.logits); // [B, S, V]
   g.output(IO.logits, 'float32', [B, S, V]);
 

@@ -141,8 +141,20 @@ function gatherBlockEmbedding(o: QuantOptions): EmbeddingEmitter {
   };
 }
 
-/** The emitters for a {@link WeightFormat} (default float32), with its options validated. */
-export function weightEmitters(format: WeightFormat | undefined): WeightEmitters {
+/**
+ * The emitters for a {@link WeightFormat} (default float32), with its options validated; the embedding
+ * and the LM head follow `embeddingDtype` / `lmHeadDtype` when given.
+ */
+export function weightEmitters(format: WeightFormat | undefined): WeightEmitters & { readonly lmHead: LinearEmitter } {
+  const main = emittersFor(format);
+  const embedding = format?.embeddingDtype ? emittersFor({ ...format, dtype: format.embeddingDtype }).embedding : main.embedding;
+  const head = format?.lmHeadDtype ? emittersFor({ ...format, dtype: format.lmHeadDtype }) : main;
+  // The float32 embedding initializer can only be shared by a float32 head over a float32 embedding.
+  const share = head.tiedHead === 'share-embedding' && (format?.embeddingDtype ?? format?.dtype ?? 'float32') === 'float32';
+  return { linear: main.linear, embedding, lmHead: head.linear, tiedHead: share ? 'share-embedding' : 'linear' };
+}
+
+function emittersFor(format: WeightFormat | undefined): WeightEmitters {
   const dtype = format?.dtype ?? 'float32';
   if (dtype === 'float32') return { linear: emitLinearFloat32, embedding: float32Embedding, tiedHead: 'share-embedding' };
   if (dtype === 'float16') return { linear: float16Linear, embedding: float16Embedding, tiedHead: 'linear' };
@@ -161,5 +173,6 @@ export function weightEmitters(format: WeightFormat | undefined): WeightEmitters
 
 /** True when a format needs onnxruntime's `com.microsoft` domain. */
 export function weightFormatDomains(format: WeightFormat | undefined): string[] {
-  return format?.dtype === 'int4' || format?.dtype === 'int8' ? [MS] : [];
+  const q = (d: WeightFormat['dtype'] | undefined): boolean => d === 'int4' || d === 'int8';
+  return q(format?.dtype) || q(format?.embeddingDtype) || q(format?.lmHeadDtype) ? [MS] : [];
 }

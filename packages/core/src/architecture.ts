@@ -54,6 +54,10 @@ export interface WeightFormat {
   readonly accuracyLevel?: number;
   /** Symmetric quantisation without zero points (default true). */
   readonly symmetric?: boolean;
+  /** Storage of the token embedding (default: `dtype`). */
+  readonly embeddingDtype?: WeightFormat['dtype'];
+  /** Storage of the LM head (default: `dtype`). */
+  readonly lmHeadDtype?: WeightFormat['dtype'];
 }
 
 /** Options of {@link ArchitecturePlugin.buildModel}. */
