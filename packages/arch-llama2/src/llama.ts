@@ -33,7 +33,7 @@ import {
  * Version of the emitted graph; bump it whenever the graph for the same config and weights changes,
  * so cached models (keyed on it) are rebuilt.
  */
-export const LLAMA2_GRAPH_VERSION = 2;
+export const LLAMA2_GRAPH_VERSION = 3;
 
 /** Symbolic dimension names of the graph inputs/outputs. */
 export const DIMS = {
@@ -116,6 +116,29 @@ export interface DecoderLayerArgs {
   readonly pastValue: string;
   readonly presentKey: string;
   readonly presentValue: string;
+  /** Project Q, K and V with one packed linear (the attention must accept packed QKV). */
+  readonly packQkv?: boolean;
+}
+
+/** Q, K and V weights stacked along the output rows: `[H*D + 2*Hkv*D, E]` (read lazily). */
+export function packedQkvWeight(w: LlamaLayerWeights, key: string): WeightRef {
+  const parts = [w.qProj, w.kProj, w.vProj];
+  const rows = parts.reduce((s, p) => s + p.shape[0], 0);
+  const cols = w.qProj.shape[1];
+  return {
+    key,
+    shape: [rows, cols],
+    read: async () => {
+      const out = new Float32Array(rows * cols); // [H*D + 2*Hkv*D, E]
+      let offset = 0;
+      for (const p of parts) {
+        const data = await p.read();
+        out.set(data, offset);
+        offset += data.length;
+      }
+      return out;
+    },
+  };
 }
 
 /** SwiGLU MLP: `down(silu(gate(x)) * up(x))`; returns `[B, S, E]`. */
@@ -131,14 +154,20 @@ export function emitDecoderLayer(g: GraphOps, a: DecoderLayerArgs): string {
   const p = `layers.${a.layer}`;
   const eps = a.config.rmsNormEps;
   const x = a.rmsNorm(g, a.hidden, a.weights.inputNorm, eps, `${p}.input_layernorm`); // [B, S, E]
-  const q = a.linear(g, x, a.weights.qProj, `${p}.attn.q_proj`); // [B, S, H*D]
-  const k = a.linear(g, x, a.weights.kProj, `${p}.attn.k_proj`); // [B, S, Hkv*D]
-  const v = a.linear(g, x, a.weights.vProj, `${p}.attn.v_proj`); // [B, S, Hkv*D]
+  let qkv: { query: string; key: string; value: string; packedQkv: boolean };
+  if (a.packQkv) {
+    const key = a.weights.qProj.key.replace(/q_proj\.weight$/, 'qkv_proj.weight');
+    const packed = a.linear(g, x, packedQkvWeight(a.weights, key), `${p}.attn.qkv_proj`); // [B, S, (H+2Hkv)*D]
+    qkv = { query: packed, key: '', value: '', packedQkv: true };
+  } else {
+    const q = a.linear(g, x, a.weights.qProj, `${p}.attn.q_proj`); // [B, S, H*D]
+    const k = a.linear(g, x, a.weights.kProj, `${p}.attn.k_proj`); // [B, S, Hkv*D]
+    const v = a.linear(g, x, a.weights.vProj, `${p}.attn.v_proj`); // [B, S, Hkv*D]
+    qkv = { query: q, key: k, value: v, packedQkv: false };
+  }
   const attn = a.attention({
     layer: a.layer,
-    query: q,
-    key: k,
-    value: v,
+    ...qkv,
     pastKey: a.pastKey,
     pastValue: a.pastValue,
     presentKey: a.presentKey,
@@ -159,6 +188,8 @@ export interface LlamaBuildOptions extends BuildModelOptions {
   readonly rmsNorm?: 'decomposed' | 'fused';
   /** Linear emission (default {@link emitLinearFloat32}); e.g. a MatMulNBits emitter for int4. */
   readonly linear?: LinearEmitter;
+  /** Pack Q/K/V into one linear when the attention strategy accepts it (default true). */
+  readonly packQkv?: boolean;
 }
 
 /**
@@ -185,7 +216,9 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   const cacheDims = [rope.maxPositions, rope.halfDim];
   const cosCache = g.initializer('rope.cos_cache', { dtype: 'float32', dims: cacheDims, data: rope.cos }, { parameter: false }); // [maxPos, D/2]
   const sinCache = g.initializer('rope.sin_cache', { dtype: 'float32', dims: cacheDims, data: rope.sin }, { parameter: false }); // [maxPos, D/2]
-  const attend = attention.begin(g, { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask, positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) });
+  const common = { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask, positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) };
+  const packQkv = (options.packQkv ?? true) && (attention.supportsPackedQkv?.(common) ?? false);
+  const attend = attention.begin(g, common);
 
   let hidden = formats.embedding(g, inputIds, w.embedTokens); // [B, S, E]
 
@@ -194,7 +227,7 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
     const pastValue = g.input(IO.pastValue(i), 'float32', [B, Hkv, P, D]);
     const presentKey = g.output(IO.presentKey(i), 'float32', [B, Hkv, T, D]);
     const presentValue = g.output(IO.presentValue(i), 'float32', [B, Hkv, T, D]);
-    hidden = emitDecoderLayer(g, { layer: i, hidden, weights: w.layers[i], config, attention: attend, linear, rmsNorm, pastKey, pastValue, presentKey, presentValue });
+    hidden = emitDecoderLayer(g, { layer: i, hidden, weights: w.layers[i], config, attention: attend, linear, rmsNorm, pastKey, pastValue, presentKey, presentValue, packQkv });
     onProgress?.({ phase: 'build-graph', done: i + 1, total: config.numLayers, unit: 'items', item: `layer ${i}` });
   }
 

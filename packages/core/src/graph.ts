@@ -86,6 +86,12 @@ export interface AttentionCommon {
 /** Per-layer attention inputs. */
 export interface AttentionLayerArgs {
   readonly layer: number;
+  /**
+   * When true, `query` holds Q, K and V packed along the last axis, float32 [B, S, (H + 2*Hkv)*D]
+   * (before rotary), and `key`/`value` are ''. Only passed to strategies whose `supportsPackedQkv`
+   * returns true.
+   */
+  readonly packedQkv?: boolean;
   /** float32 [B, S, H*D], before rotary embedding. */
   readonly query: string;
   /** float32 [B, S, Hkv*D], before rotary embedding. */
@@ -117,6 +123,8 @@ export interface AttentionStrategy {
    * rows of a `past` buffer bound in place as `present` (a max-length KV buffer, `KvCacheMode` `shared`).
    */
   readonly sharedKvCache?: boolean;
+  /** True when the per-layer emitter accepts packed QKV ({@link AttentionLayerArgs.packedQkv}). */
+  supportsPackedQkv?(common: AttentionCommon): boolean;
   /** Called once per graph: computes shared values, returns the per-layer emitter. */
   begin(g: GraphOps, common: AttentionCommon): AttentionLayerBuilder;
 }

@@ -1,4 +1,4 @@
-import { attr, type AttentionCommon, type AttentionLayerBuilder, type AttentionStrategy, type GraphOps } from '@tinyllama/core';
+import { attr, TinyLlamaError, type AttentionCommon, type AttentionLayerBuilder, type AttentionStrategy, type GraphOps } from '@tinyllama/core';
 import { emitRopeGather, emitRotary } from '../rope.js';
 
 const MS_DOMAIN = 'com.microsoft';
@@ -33,6 +33,7 @@ export const gqaAttention: AttentionStrategy = {
   description: 'onnxruntime com.microsoft.GroupQueryAttention (fused RoPE, un-repeated KV cache)',
   requiredDomains: [MS_DOMAIN],
   sharedKvCache: true,
+  supportsPackedQkv: (c) => gqaFusedRotarySupported(c.headDim),
   begin(g: GraphOps, c: AttentionCommon): AttentionLayerBuilder {
     g.useOpset(MS_DOMAIN, 1);
     const { numHeads: H, numKvHeads: Hkv, headDim: D } = c;
@@ -56,7 +57,8 @@ export const gqaAttention: AttentionStrategy = {
     }
 
     return (a) => {
-      const q = rotate ? rotate(a.query, H) : a.query; // [B, S, H*D]
+      if (a.packedQkv && rotate) throw new TinyLlamaError('E_UNSUPPORTED', 'gqa: packed QKV needs the fused rotary path (head size a multiple of 16)');
+      const q = rotate ? rotate(a.query, H) : a.query; // [B, S, H*D], or packed [B, S, (H+2Hkv)*D]
       const k = rotate ? rotate(a.key, Hkv) : a.key; // [B, S, Hkv*D]
       const [out] = g.node(
         'GroupQueryAttention',
@@ -74,7 +76,8 @@ export const gqaAttention: AttentionStrategy = {
           },
         },
       );
-      return out; // [B, S, H*D]
+      // With packed QKV, onnxruntime's shape inference gets the output width wrong: restate it.
+      return a.packedQkv ? g.op('Reshape', [out, g.int64([0, 0, H * D])]) : out; // [B, S, H*D]
     };
   },
 };
