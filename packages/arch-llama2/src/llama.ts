@@ -33,7 +33,7 @@ import {
  * Version of the emitted graph; bump it whenever the graph for the same config and weights changes,
  * so cached models (keyed on it) are rebuilt.
  */
-export const LLAMA2_GRAPH_VERSION = 3;
+export const LLAMA2_GRAPH_VERSION = 4;
 
 /** Symbolic dimension names of the graph inputs/outputs. */
 export const DIMS = {
@@ -182,8 +182,8 @@ export function emitDecoderLayer(g: GraphOps, a: DecoderLayerArgs): string {
 /** Options of {@link buildLlamaModel}. */
 export interface LlamaBuildOptions extends BuildModelOptions {
   /**
-   * RMSNorm emission: `decomposed` standard ops (default), or `fused` onnxruntime
-   * `SimplifiedLayerNormalization`.
+   * RMSNorm emission: `decomposed` standard ops, or `fused` onnxruntime `SimplifiedLayerNormalization`.
+   * Default: `fused` when the graph already needs onnxruntime contrib ops (GQA, quantised weights).
    */
   readonly rmsNorm?: 'decomposed' | 'fused';
   /** Linear emission (default {@link emitLinearFloat32}); e.g. a MatMulNBits emitter for int4. */
@@ -201,7 +201,10 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   const { attention } = options;
   const formats = weightEmitters(options.weights);
   const linear = options.linear ?? formats.linear;
-  const rmsNorm = options.rmsNorm === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
+  // The graph is onnxruntime-specific anyway when it uses contrib ops: emit onnxruntime's fused RMSNorm
+  // there (measured +3% decode, -13% first-token time on TinyLlama-1.1B int4), standard ops otherwise.
+  const ortOnly = attention.requiredDomains.length > 0 || weightFormatDomains(options.weights).length > 0;
+  const rmsNorm = (options.rmsNorm ?? (ortOnly ? 'fused' : 'decomposed')) === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
   const onProgress: ProgressCallback | undefined = options.onProgress;
   const { hiddenSize: E, numAttentionHeads: H, numKeyValueHeads: Hkv, headDim: D, vocabSize: V } = config;
   const { batch: B, sequence: S, past: P, total: T } = DIMS;

@@ -12,6 +12,8 @@ export interface LlamaBenchRecord {
   /** llama.cpp's description, e.g. `llama 1B Q4_0` (json only; '' otherwise). */
   readonly modelType: string;
   readonly threads: number | null;
+  /** llama.cpp's `build_commit` (json only; '' otherwise). */
+  readonly buildCommit: string;
   /** Prompt tokens of the test (pp), 0 for tg. */
   readonly nPrompt: number;
   /** Generated tokens of the test (tg), 0 for pp. */
@@ -25,6 +27,7 @@ export interface LlamaBenchModelResult {
   readonly model: string;
   readonly modelType: string;
   readonly threads: number | null;
+  readonly buildCommit: string;
   readonly nPrompt: number | null;
   readonly nGen: number | null;
   /** Prompt processing tokens/s (pp test), null when not run. */
@@ -53,6 +56,7 @@ function fromJsonRecord(o: Record<string, unknown>): LlamaBenchRecord | null {
     model: String(o.model_filename ?? o.model_type ?? ''),
     modelType: String(o.model_type ?? ''),
     threads: num(o.n_threads),
+    buildCommit: typeof o.build_commit === 'string' ? o.build_commit : '',
     nPrompt: num(o.n_prompt) ?? 0,
     nGen: num(o.n_gen) ?? 0,
     tokensPerSecond: ts,
@@ -103,6 +107,7 @@ function parseMarkdown(text: string): LlamaBenchRecord[] | null {
       model: r[col('model')] ?? '',
       modelType: '',
       threads: col('threads') >= 0 ? num(r[col('threads')]) : null,
+      buildCommit: '',
       nPrompt: m[1] === 'pp' ? n : 0,
       nGen: m[1] === 'tg' ? n : 0,
       tokensPerSecond: ts,
@@ -138,6 +143,7 @@ export function summarizeLlamaBench(records: readonly LlamaBenchRecord[]): Llama
     model: first.model,
     modelType: first.modelType,
     threads: first.threads,
+    buildCommit: first.buildCommit,
     nPrompt: pp?.nPrompt ?? null,
     nGen: tg?.nGen ?? null,
     promptTokensPerSecond: pp?.tokensPerSecond ?? null,

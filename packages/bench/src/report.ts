@@ -14,13 +14,16 @@ function ratioCell(x: number | null): string {
 /** The suite's tables in GitHub markdown. */
 export function formatSuiteMarkdown(r: SuiteResult): string {
   const lines: string[] = [];
-  lines.push(`Medians of ${r.rounds} round${r.rounds === 1 ? '' : 's'} (${r.date}).`, '');
+  const e = r.environment;
+  const commits = [...new Set(r.systems.map((s) => s.details.buildCommit).filter((c): c is string => typeof c === 'string' && c !== ''))];
+  lines.push(`Medians of ${r.rounds} round${r.rounds === 1 ? '' : 's'}, ${r.date}.`);
+  lines.push(`Machine: ${e.cpus} × ${e.cpuModel}, ${e.memoryGB} GB, ${e.platform}; Node ${e.node}${commits.length ? `; llama.cpp ${commits.join(', ')}` : ''}.`, '');
   lines.push('| system | prompt tok/s | first token ms | decode tok/s | peak RSS MB | load ms |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const s of r.systems) {
     const m = s.median;
     lines.push(
-      `| ${s.label} | ${cell(m.promptTokensPerSecond, 1)} | ${cell(m.ttftMs, 0)} | ${cell(m.decodeTokensPerSecond, 2)} | ${cell(m.peakMemoryMB, 0)} | ${cell(m.loadMs, 0)} |`,
+      `| ${s.label} | ${cell(m.promptTokensPerSecond, 1)} | ${cell(m.ttftMs, m.ttftMs !== null && m.ttftMs < 10 ? 2 : 0)} | ${cell(m.decodeTokensPerSecond, 2)} | ${cell(m.peakMemoryMB, 0)} | ${cell(m.loadMs, 0)} |`,
     );
   }
   if (r.ratios.length > 0) {

@@ -3,6 +3,7 @@
  * process) alternating with the baseline commands (llama.cpp's `llama-bench`), for several rounds;
  * medians per system and ratios ours / baseline.
  */
+import os from 'node:os';
 import { basename } from 'node:path';
 import { TinyLlamaError } from '@tinyllama/core';
 import { parseLlamaBenchOutput, summarizeLlamaBench } from './llama-bench.js';
@@ -45,9 +46,31 @@ export interface SuiteRatio {
   readonly memory: number | null;
 }
 
+/** Where the suite ran. */
+export interface SuiteEnvironment {
+  readonly node: string;
+  readonly platform: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly memoryGB: number;
+}
+
+/** The machine this process runs on. */
+export function suiteEnvironment(): SuiteEnvironment {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpus: os.availableParallelism?.() ?? cpus.length,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
+
 /** The whole suite's outcome. */
 export interface SuiteResult {
   readonly date: string;
+  readonly environment: SuiteEnvironment;
   readonly rounds: number;
   readonly systems: readonly SystemResult[];
   readonly ratios: readonly SuiteRatio[];
@@ -168,7 +191,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     for (const m of models) {
       const key = `baseline\u0000${index}\u0000${m.model}`;
       const label = `llama.cpp ${basename(m.model)}${m.modelType ? ` (${m.modelType})` : ''}`;
-      const acc = systems.get(key) ?? { kind: 'baseline', label, model: m.model, command, samples: [], details: { threads: m.threads, promptTokens: m.nPrompt, genTokens: m.nGen } };
+      const acc = systems.get(key) ?? { kind: 'baseline', label, model: m.model, command, samples: [], details: { threads: m.threads, promptTokens: m.nPrompt, genTokens: m.nGen, buildCommit: m.buildCommit } };
       const sample: BenchSample = {
         promptTokensPerSecond: m.promptTokensPerSecond,
         ttftMs: m.promptTokensPerSecond && m.nPrompt ? (m.nPrompt * 1000) / m.promptTokensPerSecond : null,
@@ -204,7 +227,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       });
     }
   }
-  return { date: new Date().toISOString(), rounds: o.rounds, systems: results, ratios };
+  return { date: new Date().toISOString(), environment: suiteEnvironment(), rounds: o.rounds, systems: results, ratios };
 }
 
 function fmt(x: number | null): string {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, writeRandomCheckpoint, type CliIO } from '@tinyllama/cli';
 import { parseSentencePieceModel } from '@tinyllama/tokenizer-sentencepiece';
 import { exportLlamaGguf } from '../src/gguf.js';
+import { parseLlamaBenchOutput, summarizeLlamaBench } from '../src/llama-bench.js';
 import { readGguf, type ReadGguf } from './gguf-reader.js';
 
 const exec = promisify(execFile);
@@ -20,7 +21,8 @@ const REPO = resolve(import.meta.dirname, '../../..');
 const BIN = process.env.LLAMA_CPP_BIN_DIR ?? resolve(REPO, '../llama-baseline/build/bin');
 const COMPLETION = join(BIN, 'llama-completion');
 const QUANTIZE = join(BIN, 'llama-quantize');
-const HAS_LLAMA = existsSync(COMPLETION) && existsSync(QUANTIZE);
+const BENCH = join(BIN, 'llama-bench');
+const HAS_LLAMA = [COMPLETION, QUANTIZE, BENCH].every((f) => existsSync(f));
 const STORIES = resolve(REPO, '../shared/fixtures/stories260k-hf');
 const HAS_STORIES = existsSync(join(STORIES, 'pytorch_model.bin'));
 
@@ -33,15 +35,14 @@ afterAll(async () => {
 });
 
 /** llama-completion's text for `n` greedy tokens after BOS (F32 KV cache, no flash attention). */
-async function completion(gguf: string, n: number): Promise<string> {
+async function completion(gguf: string, n: number): Promise<{ stdout: string; stderr: string }> {
   const args = ['-m', gguf, '-p', '', '-n', String(n), '--temp', '0', '--ignore-eos', '-no-cnv', '--no-warmup', '-t', '2'];
-  const { stdout } = await exec(COMPLETION, [...args, '-ctk', 'f32', '-ctv', 'f32', '-fa', 'off'], { maxBuffer: 1 << 24 });
-  return stdout;
+  return exec(COMPLETION, [...args, '-ctk', 'f32', '-ctv', 'f32', '-fa', 'off'], { maxBuffer: 1 << 24 });
 }
 
 /** Greedy ids from llama.cpp (F32 KV cache, no flash attention), read back from its text via the vocabulary. */
 async function llamaCppGreedy(gguf: string, tokenizerModel: string, n: number): Promise<number[]> {
-  const stdout = await completion(gguf, n);
+  const { stdout } = await completion(gguf, n);
   // The fixture's vocabulary is synthetic ('▁t259' ... '▁t511' and byte pieces), so its text splits back into ids uniquely.
   const spm = parseSentencePieceModel(await readFile(tokenizerModel));
   const ids = new Map(spm.pieces.map((p, i) => [p.piece.replace(/▁/g, ' '), i]));
@@ -69,7 +70,7 @@ function tensorBytes(g: ReadGguf, name: string): Uint8Array {
   return g.data(name, size);
 }
 
-describe.skipIf(!HAS_LLAMA)(`llama.cpp parity (needs ${BIN}/llama-completion and llama-quantize)`, () => {
+describe.skipIf(!HAS_LLAMA)(`llama.cpp parity (needs llama-completion, llama-quantize and llama-bench in ${BIN})`, () => {
   it('our Q4_0 and Q8_0 blocks are byte-identical to llama-quantize --pure of our F32 export', async () => {
     const model = join(work, 'q-model');
     await writeRandomCheckpoint({
@@ -93,13 +94,17 @@ describe.skipIf(!HAS_LLAMA)(`llama.cpp parity (needs ${BIN}/llama-completion and
     }
   });
 
-  it('llama.cpp loads a Q4_0 export of the tiny preset and generates', async () => {
+  it('llama-bench loads and runs a Q4_0 export of a tiny random model', async () => {
     const model = join(work, 'tiny');
     await writeRandomCheckpoint({ outDir: model, shape: { hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 2, vocabSize: 384, maxPositions: 256, tied: true }, seed: 1 });
     const gguf = join(work, 'tiny-q4_0.gguf');
     await exportLlamaGguf({ modelDir: model, outFile: gguf, type: 'q4_0' });
-    const text = await completion(gguf, 8); // throws on a non-zero exit
-    expect(text.trim().length).toBeGreaterThan(0);
+    // llama-bench rather than llama-completion: random weights may pick control tokens that print nothing
+    const { stdout } = await exec(BENCH, ['-m', gguf, '-t', '2', '-p', '8', '-n', '8', '-r', '1', '-o', 'json']);
+    const [r] = summarizeLlamaBench(parseLlamaBenchOutput(stdout));
+    expect(r.modelType).toMatch(/Q4_0/);
+    expect(r.promptTokensPerSecond).toBeGreaterThan(0);
+    expect(r.decodeTokensPerSecond).toBeGreaterThan(0);
   });
 
   describe.skipIf(!HAS_STORIES)('stories260K fixture (needs ../shared/fixtures/stories260k-hf)', () => {

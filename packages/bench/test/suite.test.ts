@@ -39,8 +39,8 @@ describe('llama-bench output', () => {
   it('parses -o json (median of the repetitions) and groups pp/tg per model', () => {
     const s = summarizeLlamaBench(parseLlamaBenchOutput(JSON_OUT));
     expect(s).toEqual([
-      { model: '/m/x-f32.gguf', modelType: 'llama 1B all F32', threads: 2, nPrompt: 16, nGen: 128, promptTokensPerSecond: 45, decodeTokensPerSecond: 5 },
-      { model: '/m/x-q4_0.gguf', modelType: 'llama 1B Q4_0', threads: 2, nPrompt: 16, nGen: 128, promptTokensPerSecond: 90, decodeTokensPerSecond: 20 },
+      { model: '/m/x-f32.gguf', modelType: 'llama 1B all F32', threads: 2, buildCommit: 'de3ff81', nPrompt: 16, nGen: 128, promptTokensPerSecond: 45, decodeTokensPerSecond: 5 },
+      { model: '/m/x-q4_0.gguf', modelType: 'llama 1B Q4_0', threads: 2, buildCommit: 'de3ff81', nPrompt: 16, nGen: 128, promptTokensPerSecond: 90, decodeTokensPerSecond: 20 },
     ]);
   });
 
@@ -48,7 +48,7 @@ describe('llama-bench output', () => {
     const jsonl = [record('/a.gguf', 16, 0, [10]), record('/a.gguf', 0, 64, [2])].map((r) => JSON.stringify(r)).join('\n');
     expect(summarizeLlamaBench(parseLlamaBenchOutput(jsonl))[0]).toMatchObject({ promptTokensPerSecond: 10, decodeTokensPerSecond: 2, nGen: 64 });
     expect(summarizeLlamaBench(parseLlamaBenchOutput(MD_OUT))).toEqual([
-      { model: 'llama 1B all F32', modelType: '', threads: 2, nPrompt: 16, nGen: 128, promptTokensPerSecond: 42.5, decodeTokensPerSecond: 4.75 },
+      { model: 'llama 1B all F32', modelType: '', threads: 2, buildCommit: '', nPrompt: 16, nGen: 128, promptTokensPerSecond: 42.5, decodeTokensPerSecond: 4.75 },
     ]);
   });
 
@@ -91,6 +91,7 @@ describe('suite', () => {
     expect(res.ratios[0]).toMatchObject({ decode: 2, memory: 2 });
     expect(res.ratios[1].decode).toBe(0.5);
     const md = formatSuiteMarkdown(res);
+    expect(md).toMatch(/^Medians of 3 rounds, .*\nMachine: \d+ × .*; Node v\d+.*; llama\.cpp de3ff81\.\n/);
     expect(md).toMatch(/\| tinyllama tl \| 53\.3 \| 300 \| 10\.00 \| 5000 \| 1000 \|/);
     expect(md).toMatch(/\| tinyllama tl \| llama\.cpp x-q4_0\.gguf \(llama 1B Q4_0\) \| 0\.50× \| 0\.59× \| 2\.00× \|/);
   });

@@ -107,7 +107,7 @@ describe('tinyllama CLI: commands on a random tiny checkpoint', () => {
     const args = ['generate', '--model', randomDir, '--prompt', 'the cat and the dog', '--max-tokens', '20', '--temperature', '0', '--ignore-eos', '--json'];
     const shared = lastJson((await cli([...args, '--kv-cache', 'shared'])).out);
     const concat = lastJson((await cli([...args, '--kv-cache', 'concat'])).out);
-    expect(shared.kvCache).toBe('shared');
+    expect(shared.kvCache).toBe('shared'); // explicit: auto is concat
     expect(concat.kvCache).toBe('concat');
     expect(shared.ids).toEqual(concat.ids);
     const bad = await cli([...args, '--kv-cache', 'shared', '--attention', 'portable']);
