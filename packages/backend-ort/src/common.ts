@@ -24,17 +24,8 @@ const TO_ORT: Partial<Record<DType, OrtTensor.Type>> = {
   float64: 'float64',
 };
 
-const FROM_ORT: Partial<Record<string, DType>> = {
-  float32: 'float32',
-  float16: 'float16',
-  int64: 'int64',
-  int32: 'int32',
-  int16: 'int16',
-  int8: 'int8',
-  uint8: 'uint8',
-  bool: 'bool',
-  float64: 'float64',
-};
+/** The inverse of {@link TO_ORT}: onnxruntime type name → framework dtype. */
+const FROM_ORT: Partial<Record<string, DType>> = Object.fromEntries(Object.entries(TO_ORT).map(([k, v]) => [v, k as DType]));
 
 /** Wraps a host tensor as an ORT tensor (no copy). */
 export function toOrtTensor(ort: OrtModule, name: string, t: HostTensor): OrtTensor {
