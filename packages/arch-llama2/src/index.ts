@@ -25,5 +25,6 @@ export {
   type LinearEmitter,
   type RmsNormEmitter,
 } from './llama.js';
+export { buildLlamaBundle, llamaParameterCount, type LlamaBundleOptions } from './bundle.js';
 export { gqaAttention, gqaFusedRotarySupported } from './attention/gqa.js';
 export { portableAttention } from './attention/portable.js';

@@ -11,6 +11,7 @@ import {
   attr,
   type ArchitecturePlugin,
   type AttentionLayerBuilder,
+  type BuildBundleOptions,
   type BuildModelOptions,
   type GraphOps,
   type ProgressCallback,
@@ -20,6 +21,7 @@ import { GraphBuilder, type OnnxModel } from '@tinyllama/onnx';
 import { matchesLlamaConfig, normalizeLlamaConfig, type LlamaConfig } from './config.js';
 import { weightEmitters, weightFormatDomains } from './weight-formats.js';
 import { ropeCaches } from './rope.js';
+import { buildLlamaBundle } from './bundle.js';
 import {
   lazyFloat32,
   lazyTransposedFloat32,
@@ -286,4 +288,5 @@ export const llama2Architecture: ArchitecturePlugin<LlamaConfig> = {
     }
     return buildLlamaModel(weights, config, options);
   },
+  buildBundle: (weights: WeightSource, config: LlamaConfig, options: BuildBundleOptions) => buildLlamaBundle(weights, config, options),
 };

@@ -49,6 +49,7 @@ export function toOrtOptions(options: SessionOptions | undefined, base: OrtSessi
     o.graphOptimizationLevel = options.graphOptimization === 'none' ? 'disabled' : options.graphOptimization;
   }
   if (options?.optimizedModelPath) o.optimizedModelFilePath = options.optimizedModelPath;
+  if (options?.spinWait !== undefined) o.extra = { ...o.extra, session: { intra_op: { allow_spinning: options.spinWait ? '1' : '0' } } };
   if (options?.profilePrefix) {
     o.enableProfiling = true;
     o.profileFilePrefix = options.profilePrefix;

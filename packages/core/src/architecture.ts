@@ -84,4 +84,27 @@ export interface ArchitecturePlugin<C extends DecoderConfig = DecoderConfig> {
   validateWeights(weights: WeightSource, config: C): void;
   /** Builds the decoder graph (IO names in {@link IO}); weights are read lazily at write time. */
   buildModel(weights: WeightSource, config: C, options: BuildModelOptions): Promise<BuiltModel>;
+  /**
+   * Builds the decoder as a chunked bundle (embed graph, one graph per group of layers, head graph;
+   * IO names in `BUNDLE_IO`). Optional: architectures without it cannot be built as bundles.
+   */
+  buildBundle?(weights: WeightSource, config: C, options: BuildBundleOptions): Promise<BuiltBundle>;
+}
+
+/** Options of {@link ArchitecturePlugin.buildBundle}. */
+export interface BuildBundleOptions extends BuildModelOptions {
+  /** Decoder layers per chunk graph (the last chunk may hold fewer). */
+  readonly layersPerChunk: number;
+}
+
+/** The graphs of a chunked bundle (see {@link ArchitecturePlugin.buildBundle}). */
+export interface BuiltBundle {
+  /** Parameters of the model (tied weights counted once). */
+  readonly parameterCount: number;
+  /** `input_ids` [B, S] → `hidden_states` [B, S, E]. */
+  readonly embed: BuiltModel;
+  /** `hidden_states` [B, S, E] → final norm → `logits` [B, S, V]. */
+  readonly head: BuiltModel;
+  /** One self-contained graph per group of consecutive layers (global layer indices). */
+  readonly chunks: readonly { readonly layers: readonly number[]; readonly model: BuiltModel }[];
 }

@@ -7,6 +7,49 @@ import type { HostTensor } from './tensor.js';
 /** The shape facts a {@link DecoderRunner} needs about a model. */
 export type DecoderShape = Pick<DecoderConfig, 'numLayers' | 'numKeyValueHeads' | 'headDim' | 'vocabSize' | 'maxPositionEmbeddings'>;
 
+/** The int64 inputs of one forward step of batch 1 (after checking the context limit and token ids). */
+export interface StepInputs {
+  readonly S: number;
+  readonly T: number;
+  /** [1, S] */
+  readonly inputIds: HostTensor;
+  /** [1, T], all ones */
+  readonly attentionMask: HostTensor;
+  /** [1, S], P .. T-1 */
+  readonly positionIds: HostTensor;
+}
+
+/**
+ * Checks a step of `ids` after `P` cached tokens (`E_ARGUMENT` for no or out-of-range ids, `E_CONTEXT`
+ * past the context limit) and builds its inputs.
+ */
+export function stepInputs(shape: DecoderShape, P: number, ids: readonly number[]): StepInputs {
+  const S = ids.length;
+  if (S === 0) throw new TinyLlamaError('E_ARGUMENT', 'forward() needs at least one token');
+  const T = P + S;
+  if (T > shape.maxPositionEmbeddings) {
+    throw new TinyLlamaError('E_CONTEXT', `context limit exceeded: ${T} tokens > ${shape.maxPositionEmbeddings}`);
+  }
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= shape.vocabSize) {
+      throw new TinyLlamaError('E_ARGUMENT', `token id ${id} is out of range [0, ${shape.vocabSize})`);
+    }
+  }
+  return {
+    S,
+    T,
+    inputIds: { dtype: 'int64', dims: [1, S], data: BigInt64Array.from(ids, (v) => BigInt(v)) },
+    attentionMask: { dtype: 'int64', dims: [1, T], data: new BigInt64Array(T).fill(1n) },
+    positionIds: { dtype: 'int64', dims: [1, S], data: BigInt64Array.from(ids, (_, i) => BigInt(P + i)) },
+  };
+}
+
+/** An empty KV cache: `2 * numLayers` tensors [1, Hkv, 0, D] (key, value per layer). */
+export function emptyKvCache(shape: DecoderShape): HostTensor[] {
+  const empty: HostTensor = { dtype: 'float32', dims: [1, shape.numKeyValueHeads, 0, shape.headDim], data: new Float32Array(0) };
+  return Array.from({ length: 2 * shape.numLayers }, () => empty);
+}
+
 /**
  * How the KV cache crosses the session boundary:
  * - `concat`: each step feeds `past` [1, Hkv, P, D] and keeps the fresh `present` [1, Hkv, T, D]
@@ -58,10 +101,7 @@ export class DecoderRunner {
   reset(): void {
     this.#length = 0;
     if (this.kvCache === 'shared') return; // rows past `length` are never read
-    const { numLayers, numKeyValueHeads, headDim } = this.shape;
-    const empty: HostTensor = { dtype: 'float32', dims: [1, numKeyValueHeads, 0, headDim], data: new Float32Array(0) };
-    this.#past = Array.from({ length: 2 * numLayers }, () => empty);
-    this.#length = 0;
+    this.#past = emptyKvCache(this.shape);
   }
 
   /**
@@ -69,25 +109,10 @@ export class DecoderRunner {
    * position's logits [V].
    */
   async forward(ids: readonly number[], allLogits = false): Promise<Float32Array> {
-    const S = ids.length;
-    if (S === 0) throw new TinyLlamaError('E_ARGUMENT', 'forward() needs at least one token');
-    const P = this.#length;
-    const T = P + S;
-    if (T > this.shape.maxPositionEmbeddings) {
-      throw new TinyLlamaError('E_CONTEXT', `context limit exceeded: ${T} tokens > ${this.shape.maxPositionEmbeddings}`);
-    }
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.shape.vocabSize) {
-        throw new TinyLlamaError('E_ARGUMENT', `token id ${id} is out of range [0, ${this.shape.vocabSize})`);
-      }
-    }
-    const feeds: Record<string, HostTensor> = {
-      [IO.inputIds]: { dtype: 'int64', dims: [1, S], data: BigInt64Array.from(ids, (v) => BigInt(v)) }, // [1, S]
-      [IO.attentionMask]: { dtype: 'int64', dims: [1, T], data: new BigInt64Array(T).fill(1n) }, // [1, T]
-    };
-    if (this.#needsPositions) {
-      feeds[IO.positionIds] = { dtype: 'int64', dims: [1, S], data: BigInt64Array.from(ids, (_, i) => BigInt(P + i)) }; // [1, S]
-    }
+    const step = stepInputs(this.shape, this.#length, ids);
+    const { S, T } = step;
+    const feeds: Record<string, HostTensor> = { [IO.inputIds]: step.inputIds, [IO.attentionMask]: step.attentionMask };
+    if (this.#needsPositions) feeds[IO.positionIds] = step.positionIds;
     for (let i = 0; i < this.shape.numLayers; i++) {
       feeds[IO.pastKey(i)] = this.#past[2 * i]; // [1, Hkv, P, D]
       feeds[IO.pastValue(i)] = this.#past[2 * i + 1];

@@ -1,4 +1,4 @@
-import type { DecoderRunner } from './decoder.js';
+import type { Runner } from './runner.js';
 import { TinyLlamaError } from './errors.js';
 import { argmax } from './sampling.js';
 
@@ -18,7 +18,7 @@ export interface TeacherForcedStats {
  * Runs `ids` through the model in one pass (teacher forcing) and scores every next token:
  * position t predicts ids[t + 1].
  */
-export async function teacherForced(runner: DecoderRunner, ids: readonly number[]): Promise<TeacherForcedStats> {
+export async function teacherForced(runner: Runner, ids: readonly number[]): Promise<TeacherForcedStats> {
   if (ids.length < 2) throw new TinyLlamaError('E_ARGUMENT', 'teacher forcing needs at least 2 tokens');
   runner.reset();
   const V = runner.shape.vocabSize;

@@ -1,4 +1,4 @@
-import type { DecoderRunner } from './decoder.js';
+import type { Runner } from './runner.js';
 import { TinyLlamaError } from './errors.js';
 import { Rng, sampleToken, validateSampling, type SamplingOptions } from './sampling.js';
 import { StopStringFilter } from './stop.js';
@@ -73,14 +73,14 @@ export interface GenerationStream extends AsyncIterable<GeneratedToken> {
 const now = (): number => performance.now();
 
 /**
- * Text generation over a {@link DecoderRunner} and a {@link Tokenizer}: prefill, then one token at a
+ * Text generation over a {@link Runner} (`DecoderRunner` or `ChunkedRunner`) and a {@link Tokenizer}: prefill, then one token at a
  * time with the KV cache. Calls are serialized (one KV cache).
  */
 export class TextGenerator {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    readonly runner: DecoderRunner,
+    readonly runner: Runner,
     readonly tokenizer: Tokenizer,
     /** Ids that end generation besides the tokenizer's EOS (e.g. config eos ids). */
     readonly eosIds: readonly number[] = [],

@@ -20,3 +20,6 @@ export * from './decoder.js';
 export * from './generate.js';
 export * from './runtime.js';
 export * from './evaluate.js';
+export * from './runner.js';
+export * from './bundle.js';
+export * from './chunked-runner.js';

@@ -1,18 +1,19 @@
 import { Rng } from '@tinyllama/core';
-import { loadModel } from '@tinyllama/core/node';
 import { intFlag, parseCommand, required } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
 import { kvCacheFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
+import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|concat]
-                [--repeat R] [--json]
+                [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
 the decode speed is also measured after an N-token prompt. --json prints one object last with
-loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings.
+loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings. DIR may be a chunked bundle
+(directory or http(s) base URL); --max-resident-chunks / --memory-limit then stream its layer chunks.
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */
@@ -40,6 +41,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       threads: { type: 'string' },
       repeat: { type: 'string' },
       json: { type: 'boolean' },
+      ...STREAMING_OPTIONS,
       verbose: { type: 'boolean' },
     },
   });
@@ -52,7 +54,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
 
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progressPrinter(io) });
+  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progressPrinter(io), ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
   try {
     const { vocabSize } = model.config;
@@ -85,6 +87,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       ttftMs: round(median(ttft)),
       decodeTokensPerSecond: round(median(tps)),
       peakMemoryMB: round(peakRssMB()),
+      ...(model.bundle ? { bundle: { mode: model.bundle.mode, chunks: model.bundle.chunks, ...model.bundle.stats } } : {}),
       ...(contextResult
         ? { context: contextResult.context, contextTtftMs: round(contextResult.ttftMs), contextDecodeTokensPerSecond: round(contextResult.decodeTokensPerSecond) }
         : {}),

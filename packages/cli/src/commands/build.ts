@@ -1,5 +1,5 @@
 import { TinyLlamaError, type WeightFormat } from '@tinyllama/core';
-import { buildModelDir } from '@tinyllama/core/node';
+import { buildBundleDir, buildModelDir, DEFAULT_LAYERS_PER_CHUNK } from '@tinyllama/core/node';
 import { intFlag, parseCommand, required } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
 import { progressPrinter, type CliIO } from '../io.js';
@@ -7,6 +7,7 @@ import { peakRssMB } from './bench.js';
 
 export const BUILD_HELP = `tinyllama build --model CHECKPOINT_DIR --out DIR [--dtype int4|int8|f16|f32] [--block-size 32|128]
                 [--accuracy-level 0..4] [--asymmetric] [--attention gqa|portable] [--overwrite]
+                [--bundle] [--layers-per-chunk N]
 
 Builds a checkpoint into a model directory (model.onnx + model.onnx.data, config, tokenizer,
 tinyllama-build.json) that generate and bench accept like a checkpoint. Weights are streamed and
@@ -16,6 +17,9 @@ quantised one tensor at a time (bounded memory); the output appears only when co
   --block-size N      quantisation block size along the input dimension (default 32)
   --accuracy-level N  MatMulNBits accuracy_level: 0 float activations, 4 int8 activations (default 4)
   --asymmetric        store zero points (default symmetric)
+  --bundle            write a chunked bundle instead (embed, per-layer-group chunks, head,
+                      model_manifest.json with sizes and sha256; see docs/bundles.md)
+  --layers-per-chunk N  layers per bundle chunk (implies --bundle; default ${DEFAULT_LAYERS_PER_CHUNK})
 `;
 
 const DTYPES: Record<string, WeightFormat['dtype']> = { int4: 'int4', int8: 'int8', f16: 'float16', f32: 'float32' };
@@ -33,6 +37,8 @@ export async function buildCommand(argv: string[], io: CliIO): Promise<number> {
       asymmetric: { type: 'boolean' },
       attention: { type: 'string' },
       overwrite: { type: 'boolean' },
+      bundle: { type: 'boolean' },
+      'layers-per-chunk': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   });
@@ -51,6 +57,16 @@ export async function buildCommand(argv: string[], io: CliIO): Promise<number> {
     symmetric: !(v.asymmetric ?? false),
   };
   const rt = createNodeRuntime();
+  if (v.bundle || v['layers-per-chunk'] !== undefined) {
+    const layersPerChunk = intFlag('layers-per-chunk', v['layers-per-chunk'], DEFAULT_LAYERS_PER_CHUNK, 1);
+    const b = await buildBundleDir(rt, inDir, outDir, { attention: v.attention, weights, layersPerChunk, overwrite: v.overwrite ?? false, onProgress: progressPrinter(io) });
+    const s = b.manifest.streaming;
+    io.err(
+      `built bundle ${outDir}: ${dtype}, ${s.total_chunks} chunks of ${layersPerChunk} layers (largest ${s.chunk_size_mb} MB), ` +
+        `${b.manifest.bundle_size_mb} MB, ${(b.ms / 1000).toFixed(1)} s, peak RSS ${peakRssMB().toFixed(0)} MB\n`,
+    );
+    return 0;
+  }
   const r = await buildModelDir(rt, inDir, outDir, { attention: v.attention, weights, overwrite: v.overwrite ?? false, onProgress: progressPrinter(io) });
   io.err(
     `built ${outDir}: ${dtype}${dtype === 'int4' || dtype === 'int8' ? ` (block ${blockSize}, accuracy level ${weights.accuracyLevel}, ${weights.symmetric ? 'symmetric' : 'asymmetric'})` : ''}, ` +

@@ -1,15 +1,16 @@
 import { TinyLlamaError, type GenerateOptions } from '@tinyllama/core';
-import { loadModel } from '@tinyllama/core/node';
 import { idsFlag, intFlag, numFlag, parseCommand } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
 import { ensureDemoModel } from '../demo-model.js';
 import { kvCacheFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
+import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 
 export const GENERATE_HELP = `tinyllama generate [--model DIR] (--prompt TEXT | --prompt-ids 1,2,3) [options]
 
 Streams generated text to stdout. DIR is a Hugging Face checkpoint directory (config.json, weights,
-tokenizer.model) or a built model directory. Without --model a small model with RANDOM weights is
+tokenizer.model), a built model directory, or a chunked bundle (a directory or http(s) base URL
+with model_manifest.json). Without --model a small model with RANDOM weights is
 created and used (its output is gibberish): see the README for real TinyLlama weights.
 
   --max-tokens N        new tokens to generate (default 128)
@@ -24,6 +25,8 @@ created and used (its output is gibberish): see the README for real TinyLlama we
   --attention NAME      gqa (GroupQueryAttention contrib op, default) or portable (standard ops)
   --kv-cache MODE       auto (default), shared (in-place buffers, GroupQueryAttention) or concat
   --threads N           intra-op threads
+  --max-resident-chunks N  bundles: stream layer chunks, at most N sessions loaded (default: all)
+  --memory-limit MB     bundles: stream layer chunks within MB of weights (embed + head + chunks)
   --json                print one JSON object last: promptIds, ids, text, timings
 `;
 
@@ -46,6 +49,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
     'kv-cache': { type: 'string' },
     threads: { type: 'string' },
     json: { type: 'boolean' },
+    ...STREAMING_OPTIONS,
     verbose: { type: 'boolean' },
   } });
   if ((v.prompt === undefined) === (v['prompt-ids'] === undefined)) {
@@ -71,7 +75,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
   }
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await loadModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progress });
+  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progress, ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
   try {
     const stream = model.generator.stream(prompt, options);
@@ -89,6 +93,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
           backend: model.backend.name,
           attention: model.attention,
           kvCache: model.kvCache,
+          ...(model.bundle ? { bundle: { mode: model.bundle.mode, chunks: model.bundle.chunks, ...model.bundle.stats } } : {}),
           timings: {
             loadMs: round(loadMs),
             ttftMs: round(r.timings.ttftMs),

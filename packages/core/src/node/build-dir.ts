@@ -4,7 +4,7 @@ import type { WeightFormat } from '../architecture.js';
 import { TinyLlamaError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { ProgressCallback } from '../weights.js';
-import { BUILD_INFO_FILE, listModelDir, readConfigJson } from './model-dir.js';
+import { BUILD_INFO_FILE, listModelDir, pathExists, readConfigJson } from './model-dir.js';
 
 /** Files copied from the checkpoint directory into a built model directory when present. */
 export const BUILD_COPIED_FILES = [
@@ -35,15 +35,6 @@ export interface BuildModelDirResult {
   readonly ms: number;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Builds a checkpoint directory into a model directory (`model.onnx` + `model.onnx.data`, config,
  * tokenizer and `tinyllama-build.json`) that `loadModel` accepts like a checkpoint. Weights are
@@ -53,7 +44,7 @@ async function exists(p: string): Promise<boolean> {
 export async function buildModelDir(rt: Runtime, inDir: string, outDir: string, options: BuildModelDirOptions = {}): Promise<BuildModelDirResult> {
   const t0 = performance.now();
   if (resolve(inDir) === resolve(outDir)) throw new TinyLlamaError('E_ARGUMENT', 'build: --out must differ from --model');
-  if ((await exists(outDir)) && !options.overwrite) {
+  if ((await pathExists(outDir)) && !options.overwrite) {
     throw new TinyLlamaError('E_ARGUMENT', `build: output directory '${outDir}' already exists (pass overwrite to replace it)`);
   }
   const files = await listModelDir(inDir);
@@ -70,7 +61,7 @@ export async function buildModelDir(rt: Runtime, inDir: string, outDir: string, 
     await mkdir(tmp, { recursive: true });
     const modelPath = await built.writeTo(tmp, { fileName: 'model.onnx', onProgress: options.onProgress });
     for (const f of BUILD_COPIED_FILES) if (files.includes(f)) await copyFile(join(inDir, f), join(tmp, f));
-    const modelBytes = (await stat(modelPath)).size + ((await exists(`${modelPath}.data`)) ? (await stat(`${modelPath}.data`)).size : 0);
+    const modelBytes = (await stat(modelPath)).size + ((await pathExists(`${modelPath}.data`)) ? (await stat(`${modelPath}.data`)).size : 0);
     const info = {
       architecture: arch.name,
       graphVersion: arch.graphVersion ?? 0,

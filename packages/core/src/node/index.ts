@@ -4,3 +4,6 @@
  */
 export * from './model-dir.js';
 export * from './build-dir.js';
+export * from './build-bundle.js';
+export * from './bundle-store.js';
+export * from './bundle-load.js';

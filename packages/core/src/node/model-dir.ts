@@ -92,7 +92,8 @@ export function defaultCacheDir(): string {
   return process.env.TINYLLAMA_CACHE ?? join(homedir(), '.cache', 'tinyllama');
 }
 
-async function exists(p: string): Promise<boolean> {
+/** True when `p` exists (file or directory). */
+export async function pathExists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;
@@ -136,7 +137,7 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
       const key = await cacheKey(dir, checkpoint.files, rawConfig, `${arch.name}@${arch.graphVersion ?? 0}/${strategy.name}`);
       const target = join(options.cacheDir ?? defaultCacheDir(), key);
       modelPath = join(target, 'model.onnx');
-      if (!options.rebuild && (await exists(join(target, 'COMPLETE')))) {
+      if (!options.rebuild && (await pathExists(join(target, 'COMPLETE')))) {
         cached = true;
         rt.logger.debug('using cached graph', { modelPath });
       } else {

@@ -1,0 +1,282 @@
+import { LRUCache } from 'lru-cache';
+import type { InferenceSession } from './backend.js';
+import { BUNDLE_IO } from './bundle.js';
+import { emptyKvCache, stepInputs, type DecoderShape } from './decoder.js';
+import { TinyLlamaError } from './errors.js';
+import { IO } from './io-names.js';
+import type { Runner } from './runner.js';
+import type { HostTensor } from './tensor.js';
+
+/** Opens the sessions of a bundle's layer chunks (verifying their files first). */
+export interface ChunkSessionProvider {
+  readonly numChunks: number;
+  /** Global layer indices of chunk `i`. */
+  layers(i: number): readonly number[];
+  /** Bytes of chunk `i`'s files (graph + external data): its memory estimate. */
+  bytes(i: number): number;
+  /** Verifies chunk `i`'s files and creates its session; a failure leaves nothing loaded. */
+  open(i: number): Promise<InferenceSession>;
+}
+
+/** Limits of {@link ChunkedRunner}; without any, every chunk stays resident. */
+export interface ChunkedRunnerOptions {
+  /** At most this many chunk sessions loaded at once. */
+  readonly maxResidentChunks?: number;
+  /**
+   * Budget in MB for loaded weights, estimated from file sizes: the embed and head graphs (always
+   * resident) plus the loaded chunks. Runtime, activations and the KV cache come on top.
+   */
+  readonly memoryLimitMB?: number;
+  /** Bytes of the always-resident embed and head graphs (counted against `memoryLimitMB`). */
+  readonly fixedBytes?: number;
+  /** Create the next chunk's session while the current one runs (default true when it fits). */
+  readonly prefetch?: boolean;
+  /** Chunks loaded by {@link ChunkedRunner.create} in streaming mode (default 1). */
+  readonly preloadChunks?: number;
+}
+
+/** Counters of chunk session loads (streaming mode). */
+export interface ChunkStats {
+  /** Chunk sessions created (including prefetches). */
+  loads: number;
+  /** Chunk uses that found the session already loaded (resident, cached or prefetched). */
+  hits: number;
+  /** Sessions dropped from the LRU (they are released once no run uses them). */
+  evictions: number;
+  /** Most chunk sessions loaded at the same time. */
+  peakResident: number;
+}
+
+interface Entry {
+  readonly session: Promise<InferenceSession>;
+  refs: number;
+  evicted: boolean;
+  released: boolean;
+}
+
+/**
+ * A {@link Runner} over a chunked bundle: the embed session, one session per group of layers, and the
+ * head session, with the KV cache kept in JS (concat mode) across chunk loads.
+ *
+ * - resident mode: every chunk session is created up front and kept;
+ * - streaming mode: an LRU (`lru-cache`) of chunk sessions bounded by `maxResidentChunks` or
+ *   `memoryLimitMB`; the next chunk's session is created while the current one runs; an evicted
+ *   session is released once no run uses it.
+ *
+ * A step commits the KV cache only when every chunk succeeded, so a failed load leaves the runner as
+ * it was.
+ */
+export class ChunkedRunner implements Runner {
+  #past: HostTensor[] = [];
+  #length = 0;
+  readonly #cache: LRUCache<number, Entry>;
+  readonly #live = new Set<Entry>();
+  readonly #capacity: number;
+  readonly #sizes: readonly number[];
+  readonly #maxSize: number | undefined;
+  readonly #releasing = new Set<Promise<void>>();
+  readonly #prefetch: boolean;
+  readonly mode: 'resident' | 'streaming';
+  readonly stats: ChunkStats = { loads: 0, hits: 0, evictions: 0, peakResident: 0 };
+
+  private constructor(
+    readonly embed: InferenceSession,
+    readonly head: InferenceSession,
+    readonly chunks: ChunkSessionProvider,
+    readonly shape: DecoderShape,
+    options: ChunkedRunnerOptions,
+  ) {
+    const n = chunks.numChunks;
+    const sizes = Array.from({ length: n }, (_, i) => Math.max(1, chunks.bytes(i)));
+    let capacity = Math.min(n, options.maxResidentChunks ?? n);
+    let maxSize: number | undefined;
+    if (options.memoryLimitMB !== undefined) {
+      const budget = Math.floor(options.memoryLimitMB * 1024 * 1024 - (options.fixedBytes ?? 0));
+      const largest = Math.max(...sizes);
+      if (budget < largest) {
+        const need = Math.ceil(((options.fixedBytes ?? 0) + largest) / 1024 / 1024);
+        throw new TinyLlamaError('E_ARGUMENT', `memory limit ${options.memoryLimitMB} MB is below the embed + head graphs plus one chunk (${need} MB)`);
+      }
+      maxSize = budget;
+      const ascending = [...sizes].sort((a, b) => a - b);
+      let fit = 0;
+      for (let sum = 0; fit < n && sum + ascending[fit] <= budget; fit++) sum += ascending[fit];
+      capacity = Math.min(capacity, fit);
+      if (sizes.reduce((a, b) => a + b, 0) <= budget) maxSize = undefined;
+    }
+    if (capacity < 1) throw new TinyLlamaError('E_ARGUMENT', `max resident chunks must be at least 1, got ${options.maxResidentChunks}`);
+    this.#capacity = capacity;
+    this.#sizes = sizes;
+    this.#maxSize = maxSize;
+    this.mode = capacity >= n ? 'resident' : 'streaming';
+    // The current chunk is pinned while it runs, so prefetching needs room for two.
+    this.#prefetch = this.mode === 'streaming' && (options.prefetch ?? true) && capacity >= 2 && (maxSize === undefined || 2 * Math.max(...sizes) <= maxSize);
+    this.#cache = new LRUCache<number, Entry>({
+      max: capacity,
+      ...(maxSize !== undefined ? { maxSize, sizeCalculation: (_e: Entry, i: number) => sizes[i] } : {}),
+      dispose: (entry) => {
+        entry.evicted = true;
+        this.stats.evictions++;
+        this.#maybeRelease(entry);
+      },
+    });
+    this.reset();
+  }
+
+  /**
+   * Creates the runner and loads chunks: all of them in resident mode, `preloadChunks` (default 1) in
+   * streaming mode.
+   */
+  static async create(
+    embed: InferenceSession,
+    head: InferenceSession,
+    chunks: ChunkSessionProvider,
+    shape: DecoderShape,
+    options: ChunkedRunnerOptions = {},
+  ): Promise<ChunkedRunner> {
+    const r = new ChunkedRunner(embed, head, chunks, shape, options);
+    const preload = r.mode === 'resident' ? chunks.numChunks : Math.min(r.#capacity, options.preloadChunks ?? 1);
+    try {
+      for (let i = 0; i < preload; i++) r.#release(await r.#acquire(i));
+    } catch (e) {
+      await r.release();
+      throw e;
+    }
+    return r;
+  }
+
+  /** Tokens currently in the cache. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Chunk sessions currently loaded (including ones evicted but still running). */
+  get residentChunks(): number {
+    return this.#live.size;
+  }
+
+  /** Empties the KV cache (loaded sessions stay). */
+  reset(): void {
+    this.#past = emptyKvCache(this.shape); // [1, Hkv, 0, D] per layer
+    this.#length = 0;
+  }
+
+  /**
+   * Runs `ids` after the cached tokens through embed → every chunk → head. Returns logits [S, V] when
+   * `allLogits`, else the last position's logits [V].
+   */
+  async forward(ids: readonly number[], allLogits = false): Promise<Float32Array> {
+    const { S, T, inputIds, attentionMask: mask, positionIds: positions } = stepInputs(this.shape, this.#length, ids);
+
+    let hidden = expectOutput(await this.embed.run({ [IO.inputIds]: inputIds }), BUNDLE_IO.hidden, 'embed'); // [1, S, E]
+    const present = new Map<number, HostTensor>();
+    const n = this.chunks.numChunks;
+    for (let c = 0; c < n; c++) {
+      const entry = await this.#acquire(c);
+      try {
+        if (this.#prefetch) this.#prefetchChunk((c + 1) % n);
+        const session = await entry.session;
+        const feeds: Record<string, HostTensor> = { [BUNDLE_IO.hidden]: hidden, [IO.attentionMask]: mask };
+        if (session.inputNames.includes(IO.positionIds)) feeds[IO.positionIds] = positions;
+        for (const l of this.chunks.layers(c)) {
+          feeds[IO.pastKey(l)] = this.#past[2 * l]; // [1, Hkv, P, D]
+          feeds[IO.pastValue(l)] = this.#past[2 * l + 1];
+        }
+        const out = await session.run(feeds);
+        hidden = expectOutput(out, BUNDLE_IO.hiddenOut, `chunk ${c}`); // [1, S, E]
+        for (const l of this.chunks.layers(c)) {
+          present.set(2 * l, expectOutput(out, IO.presentKey(l), `chunk ${c}`)); // [1, Hkv, T, D]
+          present.set(2 * l + 1, expectOutput(out, IO.presentValue(l), `chunk ${c}`));
+        }
+      } finally {
+        this.#release(entry);
+      }
+    }
+    const logits = expectOutput(await this.head.run({ [BUNDLE_IO.hidden]: hidden }), IO.logits, 'head'); // [1, S, V]
+    for (const [i, t] of present) this.#past[i] = t;
+    this.#length = T;
+    const V = this.shape.vocabSize;
+    if (!(logits.data instanceof Float32Array) || logits.data.length !== S * V) {
+      throw new TinyLlamaError('E_SHAPE', `head logits have ${logits.data.length} values, expected ${S} x ${V} float32`);
+    }
+    return allLogits ? logits.data : logits.data.subarray((S - 1) * V, S * V);
+  }
+
+  /** Releases every session (embed, head, chunks). */
+  async release(): Promise<void> {
+    this.#cache.clear();
+    await Promise.all([...this.#live].map((e) => this.#releaseEntry(e)));
+    await Promise.all([this.embed.release(), this.head.release()]);
+  }
+
+  /** Returns chunk `i`'s entry, pinned (loading it when missing). */
+  async #acquire(i: number): Promise<Entry> {
+    let entry = this.#cache.get(i);
+    if (entry && !entry.released) {
+      this.stats.hits++;
+    } else {
+      entry = this.#load(i);
+    }
+    entry.refs++;
+    try {
+      await entry.session;
+    } catch (e) {
+      this.#release(entry);
+      throw e;
+    }
+    return entry;
+  }
+
+  #load(i: number): Entry {
+    this.stats.loads++;
+    // Make room first (least recently used out; a pinned one is released after its run), and create
+    // the new session only once evicted sessions are released, so the bound holds during loads too.
+    const fits = () => this.#cache.size < this.#capacity && (this.#maxSize === undefined || this.#cache.calculatedSize + this.#sizes[i] <= this.#maxSize);
+    while (this.#cache.size > 0 && !fits()) this.#cache.pop();
+    const released = Promise.all(this.#releasing);
+    const entry: Entry = { session: released.then(() => this.chunks.open(i)), refs: 0, evicted: false, released: false };
+    this.#live.add(entry);
+    this.stats.peakResident = Math.max(this.stats.peakResident, this.#live.size);
+    this.#cache.set(i, entry);
+    if (this.#cache.get(i) !== entry) entry.evicted = true; // not cacheable: released after use
+    entry.session.catch(() => {
+      if (this.#cache.peek(i) === entry) this.#cache.delete(i); // a failed load is never reused
+      else this.#maybeRelease(entry);
+    });
+    return entry;
+  }
+
+  #prefetchChunk(i: number): void {
+    if (this.#cache.has(i)) return;
+    this.#load(i).session.catch(() => undefined); // errors surface when the chunk is used
+  }
+
+  #release(entry: Entry): void {
+    entry.refs--;
+    this.#maybeRelease(entry);
+  }
+
+  #maybeRelease(entry: Entry): void {
+    if (!entry.evicted || entry.refs > 0 || entry.released) return;
+    const p = this.#releaseEntry(entry);
+    this.#releasing.add(p);
+    void p.finally(() => this.#releasing.delete(p));
+  }
+
+  async #releaseEntry(entry: Entry): Promise<void> {
+    if (entry.released) return;
+    entry.released = true;
+    this.#live.delete(entry);
+    try {
+      await (await entry.session).release();
+    } catch {
+      // a session that failed to load holds nothing
+    }
+  }
+}
+
+function expectOutput(out: Record<string, HostTensor>, name: string, graph: string): HostTensor {
+  const t = out[name];
+  if (!t) throw new TinyLlamaError('E_BACKEND', `bundle ${graph} session did not return '${name}'`);
+  return t;
+}

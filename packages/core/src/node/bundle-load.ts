@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DecoderConfig } from '../architecture.js';
+import type { Backend, InferenceSession } from '../backend.js';
+import { BUNDLE_MANIFEST_FILE, parseBundleManifest, type BundleGraph, type BundleManifest } from '../bundle.js';
+import { ChunkedRunner, type ChunkSessionProvider } from '../chunked-runner.js';
+import { TinyLlamaError } from '../errors.js';
+import { TextGenerator } from '../generate.js';
+import type { Runtime } from '../runtime.js';
+import type { Tokenizer } from '../tokenizer.js';
+import type { ProgressCallback } from '../weights.js';
+import { directoryBundleStore, httpBundleStore, isUrl, type BundleStore } from './bundle-store.js';
+import { defaultCacheDir } from './model-dir.js';
+
+/** Options of {@link loadBundle}. */
+export interface LoadBundleOptions {
+  /** Backend names to try in order (default: registry priority). */
+  readonly backend?: string | readonly string[];
+  /** Intra-op threads (default: backend's). */
+  readonly threads?: number;
+  /** Streaming: at most this many chunk sessions loaded at once (default: all, i.e. resident). */
+  readonly maxResidentChunks?: number;
+  /** Streaming: budget in MB for loaded weights (embed + head + loaded chunks, from file sizes). */
+  readonly memoryLimitMB?: number;
+  /** Create the next chunk's session while the current one runs (default true when two chunks fit). */
+  readonly prefetch?: boolean;
+  /** Where files of an HTTP bundle are downloaded (default `<cache>/bundles/<hash of URL + manifest>`). */
+  readonly cacheDir?: string;
+  readonly onProgress?: ProgressCallback;
+  /** `fetch` for HTTP bundles (default the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+/** A bundle ready to generate (the fields of `LoadedModel` that do not assume one session). */
+export interface LoadedBundle {
+  /** The directory or base URL. */
+  readonly dir: string;
+  readonly manifest: BundleManifest;
+  readonly config: DecoderConfig;
+  readonly rawConfig: Readonly<Record<string, unknown>>;
+  readonly tokenizer: Tokenizer;
+  readonly backend: Backend;
+  readonly attention: string;
+  /** Always `concat`: the KV cache lives in JS between chunk runs. */
+  readonly kvCache: 'concat';
+  readonly runner: ChunkedRunner;
+  readonly generator: TextGenerator;
+  /** Milliseconds spent in each loading phase. */
+  readonly timings: { readonly totalMs: number; readonly sessionMs: number };
+  release(): Promise<void>;
+}
+
+/** True when `source` is an HTTP(S) URL or a directory holding `model_manifest.json`. */
+export async function isBundle(source: string): Promise<boolean> {
+  if (isUrl(source)) return true;
+  try {
+    return (await stat(join(source, BUNDLE_MANIFEST_FILE))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads a chunked bundle from a directory or an HTTP(S) base URL. Every file is checked against the
+ * manifest (size, sha256) before use; a mismatch is `E_CORRUPT` naming the file. Without limits every
+ * chunk session is resident; `maxResidentChunks` / `memoryLimitMB` switch to streaming (see
+ * {@link ChunkedRunner}).
+ */
+export async function loadBundle(rt: Runtime, source: string, options: LoadBundleOptions = {}): Promise<LoadedBundle> {
+  const t0 = performance.now();
+  let store: BundleStore;
+  let manifestText: string;
+  if (isUrl(source)) {
+    const probe = httpBundleStore(source, { cacheDir: '.', fetch: options.fetch });
+    manifestText = await probe.readManifest();
+    const key = createHash('sha256').update(`${probe.location}\n${manifestText}`).digest('hex').slice(0, 16);
+    store = httpBundleStore(source, { cacheDir: options.cacheDir ?? join(defaultCacheDir(), 'bundles', key), onProgress: options.onProgress, fetch: options.fetch });
+  } else {
+    store = directoryBundleStore(source);
+    manifestText = await store.readManifest();
+  }
+  const manifest = parseBundleManifest(manifestText, `${store.location}${isUrl(source) ? '' : '/'}${BUNDLE_MANIFEST_FILE}`);
+  const byPath = new Map(manifest.files.map((f) => [f.path, f]));
+  const local = async (path: string): Promise<string> => {
+    const f = byPath.get(path);
+    if (!f) throw new TinyLlamaError('E_CONFIG', `bundle manifest of '${store.location}' does not list '${path}'`);
+    return store.localPath(f);
+  };
+  for (const f of manifest.files) if (f.role === 'config' || f.role === 'tokenizer' || f.role === 'metadata') await store.localPath(f);
+
+  const rawConfig = JSON.parse(await readFile(await local('config.json'), 'utf8')) as Record<string, unknown>;
+  const arch = rt.findArchitecture(rawConfig);
+  const config = arch.normalizeConfig(rawConfig);
+  const smallFiles = manifest.files.filter((f) => f.role !== 'weights' && !f.path.endsWith('.onnx')).map((f) => f.path);
+  const tokenizer = await rt.findTokenizerLoader(smallFiles).loadFromDir(store.localDir);
+  const hints = options.backend === undefined ? [] : typeof options.backend === 'string' ? [options.backend] : options.backend;
+  const backend = await rt.backends.resolve(hints);
+
+  /** Verifies every file of a graph, then creates its session (nothing is loaded on a mismatch). */
+  const openGraph = async (g: BundleGraph): Promise<InferenceSession> => {
+    let modelPath = '';
+    for (const f of g.files) {
+      const p = await local(f);
+      if (f === g.path) modelPath = p;
+    }
+    // Sessions run one after another: threads spinning after one session's run would slow the next.
+    return backend.createSession({ kind: 'path', path: modelPath }, { threads: options.threads, spinWait: false });
+  };
+  const { chunks } = manifest.graphs;
+  const provider: ChunkSessionProvider = {
+    numChunks: chunks.length,
+    layers: (i) => chunks[i].layers,
+    bytes: (i) => chunks[i].bytes,
+    open: (i) => openGraph(chunks[i]),
+  };
+  const tSession = performance.now();
+  const embed = await openGraph(manifest.graphs.embed);
+  let head: InferenceSession | undefined;
+  let runner: ChunkedRunner;
+  try {
+    head = await openGraph(manifest.graphs.head);
+    runner = await ChunkedRunner.create(embed, head, provider, config, {
+      maxResidentChunks: options.maxResidentChunks,
+      memoryLimitMB: options.memoryLimitMB,
+      fixedBytes: manifest.graphs.embed.bytes + manifest.graphs.head.bytes,
+      prefetch: options.prefetch,
+      preloadChunks: manifest.streaming.preload_chunks,
+    });
+  } catch (e) {
+    await embed.release();
+    await head?.release();
+    throw e;
+  }
+  const sessionMs = performance.now() - tSession;
+  const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
+  return {
+    dir: source,
+    manifest,
+    config,
+    rawConfig,
+    tokenizer,
+    backend,
+    attention: manifest.attention,
+    kvCache: 'concat',
+    runner,
+    generator,
+    timings: { totalMs: performance.now() - t0, sessionMs },
+    release: () => runner.release(),
+  };
+}
