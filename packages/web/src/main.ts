@@ -1,0 +1,211 @@
+/**
+ * The demo page: loads a model directory in a worker, streams generated text, and shows download
+ * progress, tok/s and memory. State for tests is mirrored in attributes of `#output`:
+ * `data-status` (`idle` | `loading` | `ready` | `generating` | `done` | `error`), `data-ids` (the
+ * generated ids, comma-separated), `data-finish-reason`, `data-cached-files` and `data-cache-failures`.
+ * @packageDocumentation
+ */
+import { formatBytes, heapReading, measureMemory, type MemoryReading } from './memory.js';
+import { clearModelCache } from './model-files.js';
+import { chooseThreads, parseDemoParams, type DemoParams } from './params.js';
+import type { GenerationSettings, PageMessage, WorkerMessage } from './protocol.js';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const ui = {
+  modelForm: $<HTMLFormElement>('model-form'),
+  modelUrl: $<HTMLInputElement>('model-url'),
+  clearCache: $<HTMLButtonElement>('clear-cache'),
+  files: $<HTMLDivElement>('files'),
+  promptForm: $<HTMLFormElement>('prompt-form'),
+  prompt: $<HTMLTextAreaElement>('prompt'),
+  maxTokens: $<HTMLInputElement>('max-tokens'),
+  temperature: $<HTMLInputElement>('temperature'),
+  topK: $<HTMLInputElement>('top-k'),
+  topP: $<HTMLInputElement>('top-p'),
+  generate: $<HTMLButtonElement>('generate'),
+  stop: $<HTMLButtonElement>('stop'),
+  output: $<HTMLPreElement>('output'),
+  stats: $<HTMLDivElement>('stats'),
+  env: $<HTMLDivElement>('env'),
+};
+
+type Status = 'idle' | 'loading' | 'ready' | 'generating' | 'done' | 'error';
+
+function setStatus(status: Status): void {
+  ui.output.dataset.status = status;
+  ui.generate.disabled = !(status === 'ready' || status === 'done');
+  ui.stop.disabled = status !== 'generating';
+}
+
+function showError(message: string): void {
+  ui.output.textContent = message;
+  setStatus('error');
+}
+
+let params: DemoParams;
+try {
+  params = parseDemoParams(location.search);
+} catch (e) {
+  showError(`Bad query parameter: ${(e as Error).message}`);
+  throw e;
+}
+
+const isolated = globalThis.crossOriginIsolated === true;
+const threads = chooseThreads(params.threads, isolated, navigator.hardwareConcurrency);
+const ortUrl = new URL('ort/', document.baseURI).href;
+ui.env.textContent =
+  `onnxruntime-web ${params.executionProviders.join(',')}, ${threads} thread${threads === 1 ? '' : 's'}` +
+  (isolated ? ' (cross-origin isolated)' : ' (not cross-origin isolated: single thread)');
+
+ui.modelUrl.value = params.model;
+ui.prompt.value = params.promptIds ? params.promptIds.join(',') : params.prompt;
+ui.maxTokens.value = String(params.settings.maxNewTokens);
+ui.temperature.value = String(params.settings.temperature);
+ui.topK.value = String(params.settings.topK);
+ui.topP.value = String(params.settings.topP);
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'tinyllama' });
+const send = (m: PageMessage): void => worker.postMessage(m);
+
+/** Per-file progress rows. */
+const fileRows = new Map<string, { bar: HTMLProgressElement; label: HTMLSpanElement }>();
+let memory: MemoryReading | undefined;
+let run = { ids: [] as number[], start: 0, first: 0, tokPerSec: 0 };
+let autorunPending = params.autorun;
+
+function fileRow(name: string): { bar: HTMLProgressElement; label: HTMLSpanElement } {
+  let row = fileRows.get(name);
+  if (!row) {
+    const div = document.createElement('div');
+    div.className = 'file';
+    const title = document.createElement('span');
+    title.textContent = name;
+    const bar = document.createElement('progress');
+    const label = document.createElement('span');
+    div.append(title, bar, label);
+    ui.files.append(div);
+    row = { bar, label };
+    fileRows.set(name, row);
+  }
+  return row;
+}
+
+function load(): void {
+  const modelUrl = new URL(ui.modelUrl.value || params.model, document.baseURI).href;
+  ui.files.replaceChildren();
+  fileRows.clear();
+  ui.output.textContent = `Loading ${modelUrl} …`;
+  delete ui.output.dataset.ids;
+  setStatus('loading');
+  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, executionProviders: params.executionProviders, useCache: params.useCache });
+}
+
+function settings(): GenerationSettings {
+  return {
+    maxNewTokens: Number(ui.maxTokens.value),
+    temperature: Number(ui.temperature.value),
+    topK: Number(ui.topK.value),
+    topP: Number(ui.topP.value),
+    seed: params.settings.seed,
+    ignoreEos: params.settings.ignoreEos,
+  };
+}
+
+/** A prompt of the form `1,5,6` is token ids; anything else is text. */
+function promptValue(): string | number[] {
+  const text = ui.prompt.value;
+  return /^\s*\d+(\s*,\s*\d+)*\s*$/.test(text) ? text.split(',').map((s) => Number(s.trim())) : text;
+}
+
+function generate(): void {
+  ui.output.textContent = '';
+  delete ui.output.dataset.ids;
+  delete ui.output.dataset.finishReason;
+  run = { ids: [], start: performance.now(), first: 0, tokPerSec: 0 };
+  setStatus('generating');
+  send({ type: 'generate', prompt: promptValue(), settings: settings() });
+}
+
+function renderStats(extra = ''): void {
+  const n = run.ids.length;
+  const parts = [`${n} token${n === 1 ? '' : 's'}`];
+  if (run.first) parts.push(`first token ${(run.first - run.start).toFixed(0)} ms`);
+  if (run.tokPerSec) parts.push(`${run.tokPerSec.toFixed(1)} tok/s`);
+  if (memory) parts.push(`memory ${formatBytes(memory.bytes)} (${memory.source})`);
+  ui.stats.textContent = parts.join(' · ') + extra;
+}
+
+async function refreshMemory(): Promise<void> {
+  memory = (await measureMemory()) ?? memory;
+  renderStats();
+}
+
+worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+  const m = event.data;
+  switch (m.type) {
+    case 'progress': {
+      const row = fileRow(m.file);
+      if (m.total) {
+        row.bar.max = m.total;
+        row.bar.value = m.loaded;
+      } else {
+        row.bar.removeAttribute('value'); // indeterminate
+      }
+      row.label.textContent = m.fromCache ? `${formatBytes(m.loaded)} (cache)` : `${formatBytes(m.loaded)}${m.total ? ` / ${formatBytes(m.total)}` : ''}`;
+      break;
+    }
+    case 'ready':
+      ui.output.dataset.cachedFiles = m.cachedFiles.join(',');
+      ui.output.textContent = '';
+      ui.stats.textContent = `Model ready: ${formatBytes(m.modelBytes)} (${m.cachedFiles.length ? `${m.cachedFiles.length} file(s) from the cache` : 'downloaded'}), ` +
+        `loaded in ${m.loadMs.toFixed(0)} ms, vocabulary ${m.vocabSize}, context ${m.contextLength}` +
+        (m.cacheFailures.length ? `. Not cached (downloaded again next time): ${m.cacheFailures.join('; ')}` : '');
+      ui.output.dataset.cacheFailures = m.cacheFailures.join('; ');
+      setStatus('ready');
+      void refreshMemory();
+      if (autorunPending) {
+        autorunPending = false;
+        generate();
+      }
+      break;
+    case 'token': {
+      const t = performance.now();
+      if (!run.first) run.first = t;
+      run.ids.push(m.id);
+      if (run.ids.length > 1) run.tokPerSec = (run.ids.length - 1) / ((t - run.first) / 1000);
+      ui.output.textContent += m.text;
+      memory = heapReading() ?? memory;
+      renderStats();
+      break;
+    }
+    case 'done':
+      run.ids = [...m.ids];
+      run.tokPerSec = m.decodeTokensPerSecond;
+      ui.output.textContent = m.text;
+      ui.output.dataset.ids = m.ids.join(',');
+      ui.output.dataset.finishReason = m.finishReason;
+      renderStats(` · ${m.finishReason}`);
+      setStatus('done');
+      void refreshMemory();
+      break;
+    case 'error':
+      showError(`${m.code ? `[${m.code}] ` : ''}${m.message}`);
+      break;
+  }
+};
+worker.onerror = (e) => showError(`worker failed: ${e.message}`);
+
+ui.modelForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  load();
+});
+ui.promptForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  generate();
+});
+ui.stop.addEventListener('click', () => send({ type: 'stop' }));
+ui.clearCache.addEventListener('click', () => {
+  void clearModelCache().then((ok) => (ui.stats.textContent = ok ? 'Model cache cleared.' : 'Nothing cached.'));
+});
+
+load();

@@ -1,0 +1,196 @@
+/**
+ * Downloads a built model directory over HTTP with progress, keeping the files in the Cache API so a
+ * reload reads them locally. Cache entries are versioned by the directory's `tinyllama-build.json`
+ * (or `config.json`) text, which is always fetched fresh: a rebuilt model at the same URL is
+ * downloaded again.
+ * @packageDocumentation
+ */
+import { TinyLlamaError } from '@tinyllama/core';
+
+/** The files a built model directory must have. */
+export const REQUIRED_FILES = ['config.json', 'tokenizer.model', 'model.onnx'] as const;
+/** Optional: the external weights of `model.onnx`. */
+export const EXTERNAL_DATA_FILE = 'model.onnx.data';
+/** Written by `tinyllama build`; its text versions the cache. */
+export const BUILD_INFO_FILE = 'tinyllama-build.json';
+/** Cache API storage name. */
+export const CACHE_NAME = 'tinyllama-models-v1';
+
+/** Progress of one file. */
+export interface FileProgress {
+  readonly file: string;
+  readonly loaded: number;
+  /** 0 when unknown. */
+  readonly total: number;
+  readonly fromCache: boolean;
+}
+
+/** Options of {@link fetchModelFiles}. */
+export interface FetchModelOptions {
+  /** Use the Cache API when the context has it (default true). */
+  readonly useCache?: boolean;
+  readonly onProgress?: (p: FileProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The bytes of a model directory's files by name, and which came from the cache. */
+export interface ModelFiles {
+  readonly files: ReadonlyMap<string, Uint8Array>;
+  readonly cachedFiles: readonly string[];
+  /** Files that could not be stored in the cache, with the reason (e.g. quota); they download again next time. */
+  readonly cacheFailures: readonly string[];
+}
+
+/**
+ * Fetches `config.json`, `tokenizer.model`, `model.onnx` and (when present) `model.onnx.data` from
+ * `baseUrl` (absolute, ending in `/`).
+ * @throws `E_NOT_FOUND` for a missing required file, `E_IO` for other HTTP or network failures.
+ */
+export async function fetchModelFiles(baseUrl: string, options: FetchModelOptions = {}): Promise<ModelFiles> {
+  const cache = options.useCache === false ? undefined : await openCache();
+  const version = await cacheVersion(baseUrl, options.signal);
+  const files = new Map<string, Uint8Array>();
+  const cachedFiles: string[] = [];
+  const cacheFailures: string[] = [];
+  for (const name of [...REQUIRED_FILES, EXTERNAL_DATA_FILE]) {
+    const url = new URL(name, baseUrl).href;
+    const key = `${url}?tinyllama-version=${version}`;
+    const hit = cache ? await cache.match(key) : undefined;
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      options.onProgress?.({ file: name, loaded: bytes.length, total: bytes.length, fromCache: true });
+      files.set(name, bytes);
+      cachedFiles.push(name);
+      continue;
+    }
+    const bytes = await download(url, name, name === EXTERNAL_DATA_FILE, options);
+    if (!bytes) continue; // optional file absent
+    files.set(name, bytes);
+    const failure = cache ? await store(cache, url, key, bytes) : undefined;
+    if (failure) cacheFailures.push(`${name}: ${failure}`);
+  }
+  return { files, cachedFiles, cacheFailures };
+}
+
+/** Deletes every cached model file (all URLs and versions). Resolves false when there is no Cache API. */
+export async function clearModelCache(): Promise<boolean> {
+  if (typeof caches === 'undefined') return false;
+  return caches.delete(CACHE_NAME);
+}
+
+async function openCache(): Promise<Cache | undefined> {
+  if (typeof caches === 'undefined') return undefined; // not a secure context
+  try {
+    return await caches.open(CACHE_NAME);
+  } catch {
+    return undefined; // e.g. storage disabled
+  }
+}
+
+/** A short hash of the build info (or config) text: changes whenever the model is rebuilt. */
+async function cacheVersion(baseUrl: string, signal: AbortSignal | undefined): Promise<string> {
+  const info = await fetchText(new URL(BUILD_INFO_FILE, baseUrl).href, signal);
+  if (info !== undefined) return fnv1a(info);
+  const configUrl = new URL('config.json', baseUrl).href;
+  const config = await fetchText(configUrl, signal);
+  if (config === undefined) {
+    throw new TinyLlamaError('E_NOT_FOUND', `'${configUrl}' was not found: is '${baseUrl}' a built model directory?`);
+  }
+  return fnv1a(config);
+}
+
+/** The text of `url` bypassing the HTTP cache, or undefined on an HTTP error status. */
+async function fetchText(url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { cache: 'no-store', signal });
+    return res.ok ? await res.text() : undefined;
+  } catch (e) {
+    throw new TinyLlamaError('E_IO', `cannot fetch '${url}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function download(url: string, name: string, optional: boolean, options: FetchModelOptions): Promise<Uint8Array | undefined> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: options.signal });
+  } catch (e) {
+    throw new TinyLlamaError('E_IO', `cannot fetch '${url}': ${(e as Error).message}`, { cause: e });
+  }
+  if (res.status === 404 && optional) return undefined;
+  if (!res.ok) {
+    throw new TinyLlamaError(res.status === 404 ? 'E_NOT_FOUND' : 'E_IO', `'${url}' answered HTTP ${res.status}`);
+  }
+  const total = Number(res.headers.get('content-length') ?? 0) || 0;
+  const report = (loaded: number): void => options.onProgress?.({ file: name, loaded, total, fromCache: false });
+  report(0);
+  if (!res.body) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    report(bytes.length);
+    return bytes;
+  }
+  const reader = res.body.getReader();
+  // With a known length, write into one buffer (no second copy of a large weights file).
+  let buffer = total > 0 ? new Uint8Array(total) : undefined;
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  let lastReport = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (buffer && loaded + value.length <= buffer.length) {
+        buffer.set(value, loaded);
+      } else {
+        if (buffer) chunks.push(buffer.subarray(0, loaded)); // longer than announced: fall back to chunks
+        buffer = undefined;
+        chunks.push(value);
+      }
+      loaded += value.length;
+      if (loaded - lastReport >= 1 << 20) {
+        report(loaded);
+        lastReport = loaded;
+      }
+    }
+  } catch (e) {
+    throw new TinyLlamaError('E_IO', `download of '${url}' failed after ${loaded} bytes: ${(e as Error).message}`, { cause: e });
+  }
+  report(loaded);
+  return buffer ? buffer.subarray(0, loaded) : concat(chunks, loaded);
+}
+
+/**
+ * Stores a file under its versioned key and drops older versions of the same URL. Returns why it
+ * could not be stored (the model still runs; it is only downloaded again next time).
+ */
+async function store(cache: Cache, url: string, key: string, bytes: Uint8Array): Promise<string | undefined> {
+  try {
+    for (const old of await cache.keys()) {
+      if (old.url.startsWith(`${url}?tinyllama-version=`) && old.url !== key) await cache.delete(old);
+    }
+    await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } }));
+  } catch (e) {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  }
+  return undefined;
+}
+
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** FNV-1a 32-bit hash as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

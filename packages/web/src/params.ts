@@ -1,0 +1,87 @@
+/**
+ * The demo's query parameters: `?model=URL&prompt=TEXT|prompt-ids=1,2,3&max-tokens=N&temperature=T
+ * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&ep=wasm&cache=0`.
+ * @packageDocumentation
+ */
+import type { GenerationSettings } from './protocol.js';
+
+/** Parsed query parameters of the demo page. */
+export interface DemoParams {
+  /** Model directory URL as given (default `./model/`), always ending in `/`. */
+  readonly model: string;
+  /** Text prompt (empty when none was given). */
+  readonly prompt: string;
+  /** Token-id prompt, when given (takes precedence over `prompt`). */
+  readonly promptIds?: readonly number[];
+  /** True when the query asked for a generation (a `prompt` or `prompt-ids`): run it once loaded. */
+  readonly autorun: boolean;
+  readonly settings: GenerationSettings;
+  /** Requested wasm threads (undefined = choose from the hardware). */
+  readonly threads?: number;
+  /** onnxruntime-web execution providers (default `['wasm']`). */
+  readonly executionProviders: readonly string[];
+  /** Use the Cache API (default true; `cache=0` turns it off). */
+  readonly useCache: boolean;
+}
+
+/** Default model directory, relative to the page. */
+export const DEFAULT_MODEL_URL = './model/';
+
+/** Parses the page's query string; malformed numbers throw an `Error` naming the parameter. */
+export function parseDemoParams(search: string): DemoParams {
+  const q = new URLSearchParams(search);
+  let model = q.get('model') || DEFAULT_MODEL_URL;
+  if (!model.endsWith('/')) model += '/';
+  const idsText = q.get('prompt-ids');
+  const promptIds = idsText === null || idsText.trim() === '' ? undefined : parseIds(idsText);
+  const prompt = q.get('prompt') ?? '';
+  const seedText = q.get('seed');
+  const threadsText = q.get('threads');
+  return {
+    model,
+    prompt,
+    promptIds,
+    autorun: promptIds !== undefined || prompt !== '',
+    settings: {
+      maxNewTokens: num(q, 'max-tokens', 64, { integer: true, min: 0 }),
+      temperature: num(q, 'temperature', 0.8, { min: 0 }),
+      topK: num(q, 'top-k', 40, { integer: true, min: 0 }),
+      topP: num(q, 'top-p', 0.95, { min: Number.MIN_VALUE, max: 1 }),
+      seed: seedText === null ? undefined : num(q, 'seed', 0, { integer: true, min: 0 }),
+      ignoreEos: flag(q, 'ignore-eos', false),
+    },
+    threads: threadsText === null ? undefined : num(q, 'threads', 1, { integer: true, min: 1 }),
+    executionProviders: (q.get('ep') || 'wasm').split(',').map((s) => s.trim()).filter(Boolean),
+    useCache: flag(q, 'cache', true),
+  };
+}
+
+/** Threads onnxruntime-web should use: 1 without cross-origin isolation, else the request or min(4, cores/2). */
+export function chooseThreads(requested: number | undefined, crossOriginIsolated: boolean, hardwareConcurrency: number): number {
+  if (!crossOriginIsolated) return 1;
+  if (requested !== undefined) return requested;
+  return Math.max(1, Math.min(4, Math.ceil((hardwareConcurrency || 1) / 2)));
+}
+
+function parseIds(text: string): number[] {
+  return text.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`prompt-ids: '${s}' is not a token id (give e.g. 1,5,6)`);
+    return n;
+  });
+}
+
+function num(q: URLSearchParams, name: string, def: number, o: { integer?: boolean; min?: number; max?: number }): number {
+  const text = q.get(name);
+  if (text === null || text.trim() === '') return def;
+  const n = Number(text);
+  const ok = Number.isFinite(n) && (!o.integer || Number.isInteger(n)) && (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
+  if (!ok) throw new Error(`${name}: '${text}' is not ${o.integer ? 'an integer' : 'a number'} in range`);
+  return n;
+}
+
+function flag(q: URLSearchParams, name: string, def: boolean): boolean {
+  const text = q.get(name);
+  if (text === null) return def;
+  return !['0', 'false', 'no', 'off'].includes(text.trim().toLowerCase());
+}

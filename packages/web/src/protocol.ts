@@ -1,0 +1,107 @@
+/**
+ * Messages between the demo page and its inference worker. Everything is structured-clone friendly
+ * (plain objects, arrays, numbers and strings).
+ * @packageDocumentation
+ */
+
+/** Sampling and length settings of one generation request. */
+export interface GenerationSettings {
+  /** New tokens to generate. */
+  readonly maxNewTokens: number;
+  /** 0 = greedy. */
+  readonly temperature: number;
+  /** Keep the K most likely tokens (0 = off). */
+  readonly topK: number;
+  /** Nucleus sampling mass (1 = off). */
+  readonly topP: number;
+  /** Sampler seed (undefined = random). */
+  readonly seed?: number;
+  /** Keep generating past EOS. */
+  readonly ignoreEos: boolean;
+}
+
+/** Page → worker: download (or read from the cache) and open a model directory. */
+export interface LoadRequest {
+  readonly type: 'load';
+  /** Absolute URL of the model directory, ending in `/`. */
+  readonly modelUrl: string;
+  /** Absolute URL of the directory serving onnxruntime-web's `.mjs`/`.wasm` files, ending in `/`. */
+  readonly ortUrl: string;
+  /** wasm threads (1 when the page is not cross-origin isolated). */
+  readonly numThreads: number;
+  /** onnxruntime-web execution providers, in order (e.g. `['wasm']`). */
+  readonly executionProviders: readonly string[];
+  /** Use the Cache API (false: always download). */
+  readonly useCache: boolean;
+}
+
+/** Page → worker: generate from a text prompt or from token ids. */
+export interface GenerateRequest {
+  readonly type: 'generate';
+  readonly prompt: string | readonly number[];
+  readonly settings: GenerationSettings;
+}
+
+/** Page → worker: abort the running generation (it ends with finishReason `aborted`). */
+export interface StopRequest {
+  readonly type: 'stop';
+}
+
+/** Any page → worker message. */
+export type PageMessage = LoadRequest | GenerateRequest | StopRequest;
+
+/** Worker → page: bytes of one model file so far. */
+export interface ProgressEvent {
+  readonly type: 'progress';
+  readonly file: string;
+  readonly loaded: number;
+  /** Total bytes when the server sent a length, else 0. */
+  readonly total: number;
+  /** True when the file came from the Cache API instead of the network. */
+  readonly fromCache: boolean;
+}
+
+/** Worker → page: the model is open. */
+export interface ReadyEvent {
+  readonly type: 'ready';
+  /** Files that were read from the cache (not downloaded). */
+  readonly cachedFiles: readonly string[];
+  /** Files that could not be cached, with the reason (e.g. the storage quota). */
+  readonly cacheFailures: readonly string[];
+  /** Bytes of all model files. */
+  readonly modelBytes: number;
+  readonly numThreads: number;
+  readonly executionProviders: readonly string[];
+  readonly loadMs: number;
+  readonly vocabSize: number;
+  readonly contextLength: number;
+}
+
+/** Worker → page: one streamed token. */
+export interface TokenEvent {
+  readonly type: 'token';
+  readonly id: number;
+  readonly text: string;
+}
+
+/** Worker → page: a generation ended. */
+export interface DoneEvent {
+  readonly type: 'done';
+  readonly promptIds: readonly number[];
+  readonly ids: readonly number[];
+  readonly text: string;
+  readonly finishReason: string;
+  readonly ttftMs: number;
+  readonly decodeTokensPerSecond: number;
+}
+
+/** Worker → page: loading or generation failed. */
+export interface ErrorEvent {
+  readonly type: 'error';
+  /** `TinyLlamaError` code when there is one. */
+  readonly code?: string;
+  readonly message: string;
+}
+
+/** Any worker → page message. */
+export type WorkerMessage = ProgressEvent | ReadyEvent | TokenEvent | DoneEvent | ErrorEvent;

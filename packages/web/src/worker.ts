@@ -1,0 +1,124 @@
+/**
+ * The inference worker: fetches (or reads from the cache) a built model directory, opens it with
+ * onnxruntime-web (wasm; SIMD, and threads when the page is cross-origin isolated), and streams
+ * generated tokens back to the page. One model and one generation at a time.
+ * @packageDocumentation
+ */
+import { normalizeLlamaConfig } from '@tinyllama/arch-llama2';
+import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
+import { DecoderRunner, TextGenerator, isTinyLlamaError, type InferenceSession } from '@tinyllama/core';
+import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
+import { EXTERNAL_DATA_FILE, fetchModelFiles } from './model-files.js';
+import type { GenerateRequest, LoadRequest, PageMessage, WorkerMessage } from './protocol.js';
+import { YieldingRunner } from './yielding-runner.js';
+
+/** The parts of the dedicated worker scope this file uses (the DOM lib has no worker types). */
+interface WorkerScope {
+  postMessage(message: WorkerMessage): void;
+  onmessage: ((event: MessageEvent<PageMessage>) => void) | null;
+}
+
+const scope = self as unknown as WorkerScope;
+
+interface Loaded {
+  readonly session: InferenceSession;
+  readonly runner: YieldingRunner;
+  readonly generator: TextGenerator;
+}
+
+/** One worker's model and running generation. */
+class InferenceWorker {
+  #loaded?: Loaded;
+  #loading?: Promise<void>;
+  #abort?: AbortController;
+
+  constructor(private readonly post: (m: WorkerMessage) => void) {}
+
+  /** Dispatches one page message; failures are posted as `error` events. */
+  handle(m: PageMessage): void {
+    if (m.type === 'stop') {
+      this.#abort?.abort();
+    } else if (m.type === 'load') {
+      this.#abort?.abort();
+      this.#loading = this.#load(m).catch((e) => this.#fail(e));
+    } else if (m.type === 'generate') {
+      this.#generate(m).catch((e) => this.#fail(e));
+    }
+  }
+
+  #fail(e: unknown): void {
+    this.post({ type: 'error', code: isTinyLlamaError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) });
+  }
+
+  async #load(req: LoadRequest): Promise<void> {
+    const t0 = performance.now();
+    if (this.#loaded) {
+      const old = this.#loaded;
+      this.#loaded = undefined;
+      old.runner.close();
+      await old.session.release();
+    }
+    const { files, cachedFiles, cacheFailures } = await fetchModelFiles(req.modelUrl, {
+      useCache: req.useCache,
+      onProgress: (p) => this.post({ type: 'progress', ...p }),
+    });
+    const config = normalizeLlamaConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))) as Record<string, unknown>);
+    const tokenizer = await sentencePieceLoader.loadFromBytes(files.get('tokenizer.model')!);
+    const backend = createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
+    await backend.init();
+    const data = files.get(EXTERNAL_DATA_FILE);
+    const session = await backend.createSession({
+      kind: 'bytes',
+      bytes: files.get('model.onnx')!,
+      externalData: data ? [{ path: EXTERNAL_DATA_FILE, data }] : [],
+    });
+    const runner = new YieldingRunner(new DecoderRunner(session, config));
+    this.#loaded = { session, runner, generator: new TextGenerator(runner, tokenizer, config.eosTokenIds) };
+    let modelBytes = 0;
+    for (const b of files.values()) modelBytes += b.length;
+    this.post({
+      type: 'ready',
+      cachedFiles,
+      cacheFailures,
+      modelBytes,
+      numThreads: req.numThreads,
+      executionProviders: req.executionProviders,
+      loadMs: performance.now() - t0,
+      vocabSize: config.vocabSize,
+      contextLength: config.maxPositionEmbeddings,
+    });
+  }
+
+  async #generate(req: GenerateRequest): Promise<void> {
+    await this.#loading;
+    const loaded = this.#loaded;
+    if (!loaded) throw new Error('no model is loaded');
+    this.#abort?.abort();
+    const abort = new AbortController();
+    this.#abort = abort;
+    const s = req.settings;
+    const stream = loaded.generator.stream(req.prompt, {
+      maxNewTokens: s.maxNewTokens,
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      seed: s.seed,
+      ignoreEos: s.ignoreEos,
+      signal: abort.signal,
+    });
+    for await (const t of stream) this.post({ type: 'token', id: t.id, text: t.text });
+    const r = await stream.result;
+    this.post({
+      type: 'done',
+      promptIds: r.promptIds,
+      ids: r.ids,
+      text: r.text,
+      finishReason: r.finishReason,
+      ttftMs: r.timings.ttftMs,
+      decodeTokensPerSecond: r.timings.decodeTokensPerSecond,
+    });
+  }
+}
+
+const worker = new InferenceWorker((m) => scope.postMessage(m));
+scope.onmessage = (event) => worker.handle(event.data);
