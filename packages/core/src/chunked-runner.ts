@@ -59,9 +59,11 @@ interface Entry {
  * head session, with the KV cache kept in JS (concat mode) across chunk loads.
  *
  * - resident mode: every chunk session is created up front and kept;
- * - streaming mode: an LRU (`lru-cache`) of chunk sessions bounded by `maxResidentChunks` or
- *   `memoryLimitMB`; the next chunk's session is created while the current one runs; an evicted
- *   session is released once no run uses it.
+ * - streaming mode: chunks are used in a fixed cycle, where a plain LRU would miss every time, so the
+ *   first chunks are pinned (loaded once, kept) and the rest cycle through the remaining slots, an LRU
+ *   (`lru-cache`) bounded by `maxResidentChunks` or `memoryLimitMB` (one slot, or two when the next
+ *   chunk's session is prefetched while the current one runs); an evicted session is released once no
+ *   run uses it. Loads per token: chunks − pinned.
  *
  * A step commits the KV cache only when every chunk succeeded, so a failed load leaves the runner as
  * it was.
@@ -70,10 +72,14 @@ export class ChunkedRunner implements Runner {
   #past: HostTensor[] = [];
   #length = 0;
   readonly #cache: LRUCache<number, Entry>;
+  /** Chunks 0 .. pinCount-1 in streaming mode: loaded on first use, never evicted. */
+  readonly #pinned = new Map<number, Entry>();
+  readonly #pinCount: number;
   readonly #live = new Set<Entry>();
   readonly #capacity: number;
   readonly #sizes: readonly number[];
-  readonly #maxSize: number | undefined;
+  readonly #lruCapacity: number;
+  readonly #lruMaxSize: number | undefined;
   readonly #releasing = new Set<Promise<void>>();
   readonly #prefetch: boolean;
   readonly mode: 'resident' | 'streaming';
@@ -107,13 +113,19 @@ export class ChunkedRunner implements Runner {
     if (capacity < 1) throw new TinyLlamaError('E_ARGUMENT', `max resident chunks must be at least 1, got ${options.maxResidentChunks}`);
     this.#capacity = capacity;
     this.#sizes = sizes;
-    this.#maxSize = maxSize;
     this.mode = capacity >= n ? 'resident' : 'streaming';
     // The current chunk is pinned while it runs, so prefetching needs room for two.
     this.#prefetch = this.mode === 'streaming' && (options.prefetch ?? true) && capacity >= 2 && (maxSize === undefined || 2 * Math.max(...sizes) <= maxSize);
+    // Pin all but the cycling slots (one, or two with prefetch): in a fixed cycle they always hit.
+    const slots = this.#prefetch ? 2 : 1;
+    this.#pinCount = this.mode === 'streaming' ? Math.max(0, capacity - slots) : 0;
+    const pinnedBytes = sizes.slice(0, this.#pinCount).reduce((a, b) => a + b, 0);
+    const lruMaxSize = maxSize === undefined ? undefined : maxSize - pinnedBytes;
+    this.#lruCapacity = capacity - this.#pinCount;
+    this.#lruMaxSize = lruMaxSize;
     this.#cache = new LRUCache<number, Entry>({
-      max: capacity,
-      ...(maxSize !== undefined ? { maxSize, sizeCalculation: (_e: Entry, i: number) => sizes[i] } : {}),
+      max: this.#lruCapacity,
+      ...(lruMaxSize !== undefined ? { maxSize: lruMaxSize, sizeCalculation: (_e: Entry, i: number) => sizes[i] } : {}),
       dispose: (entry) => {
         entry.evicted = true;
         this.stats.evictions++;
@@ -205,13 +217,14 @@ export class ChunkedRunner implements Runner {
   /** Releases every session (embed, head, chunks). */
   async release(): Promise<void> {
     this.#cache.clear();
+    this.#pinned.clear();
     await Promise.all([...this.#live].map((e) => this.#releaseEntry(e)));
     await Promise.all([this.embed.release(), this.head.release()]);
   }
 
   /** Returns chunk `i`'s entry, pinned (loading it when missing). */
   async #acquire(i: number): Promise<Entry> {
-    let entry = this.#cache.get(i);
+    let entry = i < this.#pinCount ? this.#pinned.get(i) : this.#cache.get(i);
     if (entry && !entry.released) {
       this.stats.hits++;
     } else {
@@ -229,9 +242,11 @@ export class ChunkedRunner implements Runner {
 
   #load(i: number): Entry {
     this.stats.loads++;
+    if (i < this.#pinCount) return this.#loadPinned(i);
     // Make room first (least recently used out; a pinned one is released after its run), and create
     // the new session only once evicted sessions are released, so the bound holds during loads too.
-    const fits = () => this.#cache.size < this.#capacity && (this.#maxSize === undefined || this.#cache.calculatedSize + this.#sizes[i] <= this.#maxSize);
+    const fits = () =>
+      this.#cache.size < this.#lruCapacity && (this.#lruMaxSize === undefined || this.#cache.calculatedSize + this.#sizes[i] <= this.#lruMaxSize);
     while (this.#cache.size > 0 && !fits()) this.#cache.pop();
     const released = Promise.all(this.#releasing);
     const entry: Entry = { session: released.then(() => this.chunks.open(i)), refs: 0, evicted: false, released: false };
@@ -246,8 +261,22 @@ export class ChunkedRunner implements Runner {
     return entry;
   }
 
+  /** Loads a pinned chunk (kept until {@link release}); a failed load is forgotten. */
+  #loadPinned(i: number): Entry {
+    const entry: Entry = { session: Promise.all(this.#releasing).then(() => this.chunks.open(i)), refs: 0, evicted: false, released: false };
+    this.#live.add(entry);
+    this.stats.peakResident = Math.max(this.stats.peakResident, this.#live.size);
+    this.#pinned.set(i, entry);
+    entry.session.catch(() => {
+      if (this.#pinned.get(i) === entry) this.#pinned.delete(i);
+      entry.evicted = true;
+      this.#maybeRelease(entry);
+    });
+    return entry;
+  }
+
   #prefetchChunk(i: number): void {
-    if (this.#cache.has(i)) return;
+    if (i < this.#pinCount ? this.#pinned.has(i) : this.#cache.has(i)) return;
     this.#load(i).session.catch(() => undefined); // errors surface when the chunk is used
   }
 

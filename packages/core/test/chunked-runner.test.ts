@@ -98,6 +98,20 @@ describe('ChunkedRunner', () => {
     expect(log.filter((l) => l.startsWith('release'))).toHaveLength(4);
   });
 
+  it('streaming mode pins the first chunks so a cycle reloads only the rest', async () => {
+    const log: string[] = [];
+    // 4 chunks, room for 3, no prefetch: chunks 0 and 1 are pinned, 2 and 3 share one slot.
+    const r = await ChunkedRunner.create(embed, head, provider(log), shape, { maxResidentChunks: 3, prefetch: false });
+    await r.forward([1]); // warm-up: loads 0 (preloaded), 1, 2, 3
+    const before = r.stats.loads;
+    for (let t = 0; t < 3; t++) await r.forward([t + 2]);
+    expect(r.stats.loads - before).toBe(3 * 2); // per token: chunks 2 and 3 only
+    expect(r.stats.peakResident).toBeLessThanOrEqual(3);
+    expect(log.filter((l) => l === 'open 0' || l === 'open 1')).toEqual(['open 0', 'open 1']);
+    await r.release();
+    expect(r.residentChunks).toBe(0);
+  });
+
   it('streaming mode bounds loaded sessions, prefetches, and never runs a released session', async () => {
     const log: string[] = [];
     const r = await ChunkedRunner.create(embed, head, provider(log), shape, { maxResidentChunks: 2 });
