@@ -6,9 +6,8 @@
 import { BUNDLE_IO, IO, TinyLlamaError, type BuildBundleOptions, type BuiltBundle, type WeightSource } from '@tinyllama/core';
 import { GraphBuilder, type OnnxModel } from '@tinyllama/onnx';
 import type { LlamaConfig } from './config.js';
-import { DIMS, emitDecoderLayer, emitLmHead, emitRmsNormDecomposed, emitRmsNormFused, type LlamaBuildOptions } from './llama.js';
-import { ropeCaches } from './rope.js';
-import { weightEmitters, weightFormatDomains } from './weight-formats.js';
+import { DIMS, chooseRmsNorm, emitLayerStack, emitLmHead, graphDomains, type LlamaBuildOptions } from './llama.js';
+import { weightEmitters } from './weight-formats.js';
 import { llamaWeights } from './weights.js';
 
 /** Options of {@link buildLlamaBundle}. */
@@ -33,11 +32,10 @@ export async function buildLlamaBundle(weights: WeightSource, config: LlamaConfi
   const { attention } = options;
   const formats = weightEmitters(options.weights);
   const linear = formats.linear;
-  const domains = [...new Set([...attention.requiredDomains, ...weightFormatDomains(options.weights)])];
-  const ortOnly = domains.length > 0;
-  const rmsNorm = (options.rmsNorm ?? (ortOnly ? 'fused' : 'decomposed')) === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
-  const { hiddenSize: E, numAttentionHeads: H, numKeyValueHeads: Hkv, headDim: D, vocabSize: V } = config;
-  const { batch: B, sequence: S, past: P, total: T } = DIMS;
+  const domains = graphDomains(attention, options.weights);
+  const rmsNorm = chooseRmsNorm(attention, options);
+  const { hiddenSize: E, vocabSize: V } = config;
+  const { batch: B, sequence: S, total: T } = DIMS;
   const metadata = (part: string) => ({
     'tinyllama.architecture': 'llama2',
     'tinyllama.bundle_part': part,
@@ -66,27 +64,22 @@ export async function buildLlamaBundle(weights: WeightSource, config: LlamaConfi
   gh.output(IO.logits, 'float32', [B, S, V]);
   const head = gh.build({ docString: 'Llama-2 bundle: final norm and LM head', metadata: metadata('head') });
 
-  const rope = ropeCaches(D, config.maxPositionEmbeddings, config.ropeTheta);
   const chunks: { layers: number[]; model: OnnxModel }[] = [];
   for (let first = 0; first < config.numLayers; first += L) {
     const layers = Array.from({ length: Math.min(L, config.numLayers - first) }, (_, k) => first + k);
     const g = newGraph(`llama2-layers-${layers[0]}-${layers[layers.length - 1]}`);
-    let hidden = g.input(BUNDLE_IO.hidden, 'float32', [B, S, E]); // [B, S, E]
-    const attentionMask = g.input(IO.attentionMask, 'int64', [B, T]);
-    const positionIds = g.input(IO.positionIds, 'int64', [B, S]);
-    const cacheDims = [rope.maxPositions, rope.halfDim];
-    const cosCache = g.initializer('rope.cos_cache', { dtype: 'float32', dims: cacheDims, data: rope.cos }, { parameter: false }); // [maxPos, D/2]
-    const sinCache = g.initializer('rope.sin_cache', { dtype: 'float32', dims: cacheDims, data: rope.sin }, { parameter: false }); // [maxPos, D/2]
-    const common = { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask, positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) };
-    const packQkv = (options.packQkv ?? true) && (attention.supportsPackedQkv?.(common) ?? false);
-    const attend = attention.begin(g, common);
-    for (const i of layers) {
-      const pastKey = g.input(IO.pastKey(i), 'float32', [B, Hkv, P, D]);
-      const pastValue = g.input(IO.pastValue(i), 'float32', [B, Hkv, P, D]);
-      const presentKey = g.output(IO.presentKey(i), 'float32', [B, Hkv, T, D]);
-      const presentValue = g.output(IO.presentValue(i), 'float32', [B, Hkv, T, D]);
-      hidden = emitDecoderLayer(g, { layer: i, hidden, weights: w.layers[i], config, attention: attend, linear, rmsNorm, pastKey, pastValue, presentKey, presentValue, packQkv });
-    }
+    const hidden = emitLayerStack(g, {
+      config,
+      weights: w,
+      layers,
+      hidden: g.input(BUNDLE_IO.hidden, 'float32', [B, S, E]), // [B, S, E]
+      attentionMask: g.input(IO.attentionMask, 'int64', [B, T]),
+      positionIds: g.input(IO.positionIds, 'int64', [B, S]),
+      attention,
+      linear,
+      rmsNorm,
+      packQkv: options.packQkv,
+    }); // [B, S, E]
     g.node('Identity', [hidden], { outputs: [BUNDLE_IO.hiddenOut] });
     g.output(BUNDLE_IO.hiddenOut, 'float32', [B, S, E]);
     chunks.push({ layers, model: g.build({ docString: `Llama-2 bundle: layers ${layers.join(', ')}`, metadata: metadata(`layers ${layers.join(',')}`) }) });

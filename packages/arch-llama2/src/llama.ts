@@ -11,10 +11,12 @@ import {
   attr,
   type ArchitecturePlugin,
   type AttentionLayerBuilder,
+  type AttentionStrategy,
   type BuildBundleOptions,
   type BuildModelOptions,
   type GraphOps,
   type ProgressCallback,
+  type WeightFormat,
   type WeightSource,
 } from '@tinyllama/core';
 import { GraphBuilder, type OnnxModel } from '@tinyllama/onnx';
@@ -28,6 +30,7 @@ import {
   llamaWeights,
   validateLlamaWeights,
   type LlamaLayerWeights,
+  type LlamaWeights,
   type WeightRef,
 } from './weights.js';
 
@@ -194,6 +197,80 @@ export interface LlamaBuildOptions extends BuildModelOptions {
   readonly packQkv?: boolean;
 }
 
+/** Operator domains a graph needs for this attention and weight format. */
+export function graphDomains(attention: AttentionStrategy, weights: WeightFormat | undefined): string[] {
+  return [...new Set([...attention.requiredDomains, ...weightFormatDomains(weights)])];
+}
+
+/**
+ * The RMSNorm emitter: `options.rmsNorm`, else onnxruntime's fused op when the graph already needs
+ * onnxruntime contrib ops (measured +3% decode, -13% first-token time on TinyLlama-1.1B int4), else
+ * standard ops.
+ */
+export function chooseRmsNorm(attention: AttentionStrategy, options: Pick<LlamaBuildOptions, 'rmsNorm' | 'weights'>): RmsNormEmitter {
+  const ortOnly = graphDomains(attention, options.weights).length > 0;
+  return (options.rmsNorm ?? (ortOnly ? 'fused' : 'decomposed')) === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
+}
+
+/** Arguments of {@link emitLayerStack}: plain values shared by the single graph and bundle chunks. */
+export interface LayerStackArgs {
+  readonly config: LlamaConfig;
+  readonly weights: LlamaWeights;
+  /** Global indices of the layers to emit, in order. */
+  readonly layers: readonly number[];
+  /** float32 `[B, S, E]` input of the first layer. */
+  readonly hidden: string;
+  /** Graph inputs `attention_mask` int64 `[B, T]` and `position_ids` int64 `[B, S]`. */
+  readonly attentionMask: string;
+  readonly positionIds: string;
+  readonly attention: AttentionStrategy;
+  readonly linear: LinearEmitter;
+  readonly rmsNorm: RmsNormEmitter;
+  /** Pack Q/K/V when the attention accepts it (default true). */
+  readonly packQkv?: boolean;
+  readonly onLayer?: (layer: number) => void;
+}
+
+/**
+ * Emits the RoPE caches, the attention setup and the decoder layers `layers`, declaring each layer's
+ * `past_key_values.{i}.*` inputs and `present.{i}.*` outputs; returns the last hidden state `[B, S, E]`.
+ */
+export function emitLayerStack(g: GraphBuilder, a: LayerStackArgs): string {
+  const { config } = a;
+  const { numAttentionHeads: H, numKeyValueHeads: Hkv, headDim: D } = config;
+  const { batch: B, past: P, total: T } = DIMS;
+  const rope = ropeCaches(D, config.maxPositionEmbeddings, config.ropeTheta);
+  const cacheDims = [rope.maxPositions, rope.halfDim];
+  const cosCache = g.initializer('rope.cos_cache', { dtype: 'float32', dims: cacheDims, data: rope.cos }, { parameter: false }); // [maxPos, D/2]
+  const sinCache = g.initializer('rope.sin_cache', { dtype: 'float32', dims: cacheDims, data: rope.sin }, { parameter: false }); // [maxPos, D/2]
+  const common = { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask: a.attentionMask, positionIds: a.positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) };
+  const packQkv = (a.packQkv ?? true) && (a.attention.supportsPackedQkv?.(common) ?? false);
+  const attend = a.attention.begin(g, common);
+  let hidden = a.hidden;
+  for (const i of a.layers) {
+    const pastKey = g.input(IO.pastKey(i), 'float32', [B, Hkv, P, D]);
+    const pastValue = g.input(IO.pastValue(i), 'float32', [B, Hkv, P, D]);
+    const presentKey = g.output(IO.presentKey(i), 'float32', [B, Hkv, T, D]);
+    const presentValue = g.output(IO.presentValue(i), 'float32', [B, Hkv, T, D]);
+    hidden = emitDecoderLayer(g, {
+      layer: i,
+      hidden,
+      weights: a.weights.layers[i],
+      config,
+      attention: attend,
+      linear: a.linear,
+      rmsNorm: a.rmsNorm,
+      pastKey,
+      pastValue,
+      presentKey,
+      presentValue,
+      packQkv,
+    }); // [B, S, E]
+    a.onLayer?.(i);
+  }
+  return hidden;
+}
+
 /**
  * Builds the Llama-2 decoder graph with the IO names of core's `IO` and the given attention strategy.
  * Validates the checkpoint first (metadata only); weights are read when the model is written.
@@ -203,38 +280,30 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
   const { attention } = options;
   const formats = weightEmitters(options.weights);
   const linear = options.linear ?? formats.linear;
-  // The graph is onnxruntime-specific anyway when it uses contrib ops: emit onnxruntime's fused RMSNorm
-  // there (measured +3% decode, -13% first-token time on TinyLlama-1.1B int4), standard ops otherwise.
-  const ortOnly = attention.requiredDomains.length > 0 || weightFormatDomains(options.weights).length > 0;
-  const rmsNorm = (options.rmsNorm ?? (ortOnly ? 'fused' : 'decomposed')) === 'fused' ? emitRmsNormFused : emitRmsNormDecomposed;
-  const onProgress: ProgressCallback | undefined = options.onProgress;
-  const { hiddenSize: E, numAttentionHeads: H, numKeyValueHeads: Hkv, headDim: D, vocabSize: V } = config;
-  const { batch: B, sequence: S, past: P, total: T } = DIMS;
+  const rmsNorm = chooseRmsNorm(attention, options);
+  const { hiddenSize: E, numAttentionHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = config;
+  const { batch: B, sequence: S, total: T } = DIMS;
 
   const g = new GraphBuilder({ name: 'llama2' });
-  for (const domain of new Set([...attention.requiredDomains, ...weightFormatDomains(options.weights)])) g.useOpset(domain, 1);
+  for (const domain of graphDomains(attention, options.weights)) g.useOpset(domain, 1);
   const inputIds = g.input(IO.inputIds, 'int64', [B, S]);
   const attentionMask = g.input(IO.attentionMask, 'int64', [B, T]);
   const positionIds = g.input(IO.positionIds, 'int64', [B, S]);
-
-  const rope = ropeCaches(D, config.maxPositionEmbeddings, config.ropeTheta);
-  const cacheDims = [rope.maxPositions, rope.halfDim];
-  const cosCache = g.initializer('rope.cos_cache', { dtype: 'float32', dims: cacheDims, data: rope.cos }, { parameter: false }); // [maxPos, D/2]
-  const sinCache = g.initializer('rope.sin_cache', { dtype: 'float32', dims: cacheDims, data: rope.sin }, { parameter: false }); // [maxPos, D/2]
-  const common = { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask, positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) };
-  const packQkv = (options.packQkv ?? true) && (attention.supportsPackedQkv?.(common) ?? false);
-  const attend = attention.begin(g, common);
-
-  let hidden = formats.embedding(g, inputIds, w.embedTokens); // [B, S, E]
-
-  for (let i = 0; i < config.numLayers; i++) {
-    const pastKey = g.input(IO.pastKey(i), 'float32', [B, Hkv, P, D]);
-    const pastValue = g.input(IO.pastValue(i), 'float32', [B, Hkv, P, D]);
-    const presentKey = g.output(IO.presentKey(i), 'float32', [B, Hkv, T, D]);
-    const presentValue = g.output(IO.presentValue(i), 'float32', [B, Hkv, T, D]);
-    hidden = emitDecoderLayer(g, { layer: i, hidden, weights: w.layers[i], config, attention: attend, linear, rmsNorm, pastKey, pastValue, presentKey, presentValue, packQkv });
-    onProgress?.({ phase: 'build-graph', done: i + 1, total: config.numLayers, unit: 'items', item: `layer ${i}` });
-  }
+  const embedded = formats.embedding(g, inputIds, w.embedTokens); // [B, S, E]
+  const layers = Array.from({ length: config.numLayers }, (_, i) => i);
+  const hidden = emitLayerStack(g, {
+    config,
+    weights: w,
+    layers,
+    hidden: embedded,
+    attentionMask,
+    positionIds,
+    attention,
+    linear,
+    rmsNorm,
+    packQkv: options.packQkv,
+    onLayer: (i) => options.onProgress?.({ phase: 'build-graph', done: i + 1, total: config.numLayers, unit: 'items', item: `layer ${i}` }),
+  }); // [B, S, E]
 
   const normed = rmsNorm(g, hidden, w.norm, config.rmsNormEps, 'norm'); // [B, S, E]
   const head =
