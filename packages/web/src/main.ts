@@ -2,7 +2,9 @@
  * The demo page: loads a model directory in a worker, streams generated text, and shows download
  * progress, tok/s and memory. State for tests is mirrored in attributes of `#output`:
  * `data-status` (`idle` | `loading` | `ready` | `generating` | `done` | `error`), `data-ids` (the
- * generated ids, comma-separated), `data-finish-reason`, `data-cached-files` and `data-cache-failures`.
+ * generated ids, comma-separated), `data-finish-reason`, `data-cached-files`, `data-cache-failures` and `data-bundle-mode` (`resident` |
+ * `streaming`, bundles only); `data-load-ms`, `data-ttft-ms` and `data-decode-tokens-per-second` (the
+ * worker's timings, for benchmarks).
  * @packageDocumentation
  */
 import { formatBytes, heapReading, measureMemory, type MemoryReading } from './memory.js';
@@ -97,7 +99,7 @@ function load(): void {
   ui.output.textContent = `Loading ${modelUrl} …`;
   delete ui.output.dataset.ids;
   setStatus('loading');
-  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, executionProviders: params.executionProviders, useCache: params.useCache });
+  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, executionProviders: params.executionProviders, useCache: params.useCache, maxResidentChunks: params.maxResidentChunks });
 }
 
 function settings(): GenerationSettings {
@@ -156,11 +158,18 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
     }
     case 'ready':
       ui.output.dataset.cachedFiles = m.cachedFiles.join(',');
+      ui.output.dataset.loadMs = String(m.loadMs);
       ui.output.textContent = '';
       ui.stats.textContent = `Model ready: ${formatBytes(m.modelBytes)} (${m.cachedFiles.length ? `${m.cachedFiles.length} file(s) from the cache` : 'downloaded'}), ` +
         `loaded in ${m.loadMs.toFixed(0)} ms, vocabulary ${m.vocabSize}, context ${m.contextLength}` +
         (m.cacheFailures.length ? `. Not cached (downloaded again next time): ${m.cacheFailures.join('; ')}` : '');
       ui.output.dataset.cacheFailures = m.cacheFailures.join('; ');
+      if (m.bundle) {
+        ui.output.dataset.bundleMode = m.bundle.mode;
+        ui.stats.textContent += `. Bundle of ${m.bundle.chunks} layer chunks, ${m.bundle.mode}`;
+      } else {
+        delete ui.output.dataset.bundleMode;
+      }
       setStatus('ready');
       void refreshMemory();
       if (autorunPending) {
@@ -184,6 +193,8 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       ui.output.textContent = m.text;
       ui.output.dataset.ids = m.ids.join(',');
       ui.output.dataset.finishReason = m.finishReason;
+      ui.output.dataset.ttftMs = String(m.ttftMs);
+      ui.output.dataset.decodeTokensPerSecond = String(m.decodeTokensPerSecond);
       renderStats(` · ${m.finishReason}`);
       setStatus('done');
       void refreshMemory();

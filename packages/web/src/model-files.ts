@@ -78,7 +78,8 @@ export async function clearModelCache(): Promise<boolean> {
   return caches.delete(CACHE_NAME);
 }
 
-async function openCache(): Promise<Cache | undefined> {
+/** The demo's Cache API storage, or undefined when the context has none (not a secure context, storage disabled). */
+export async function openCache(): Promise<Cache | undefined> {
   if (typeof caches === 'undefined') return undefined; // not a secure context
   try {
     return await caches.open(CACHE_NAME);
@@ -109,7 +110,12 @@ async function fetchText(url: string, signal: AbortSignal | undefined): Promise<
   }
 }
 
-async function download(url: string, name: string, optional: boolean, options: FetchModelOptions): Promise<Uint8Array | undefined> {
+/**
+ * Downloads `url` with progress reported under `name`; undefined when `optional` and the server
+ * answered 404.
+ * @throws `E_NOT_FOUND` / `E_IO` naming the URL.
+ */
+export async function download(url: string, name: string, optional: boolean, options: FetchModelOptions): Promise<Uint8Array | undefined> {
   let res: Response;
   try {
     res = await fetch(url, { signal: options.signal });
@@ -159,13 +165,14 @@ async function download(url: string, name: string, optional: boolean, options: F
 }
 
 /**
- * Stores a file under its versioned key and drops older versions of the same URL. Returns why it
- * could not be stored (the model still runs; it is only downloaded again next time).
+ * Stores a file under its versioned key (`url` + `?` + version) and drops older versions of the same
+ * URL (keys starting with `url?`). Returns why it could not be stored (the model still runs; it is
+ * only downloaded again next time).
  */
-async function store(cache: Cache, url: string, key: string, bytes: Uint8Array): Promise<string | undefined> {
+export async function store(cache: Cache, url: string, key: string, bytes: Uint8Array): Promise<string | undefined> {
   try {
     for (const old of await cache.keys()) {
-      if (old.url.startsWith(`${url}?tinyllama-version=`) && old.url !== key) await cache.delete(old);
+      if (old.url.startsWith(`${url}?`) && old.url !== key) await cache.delete(old);
     }
     await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } }));
   } catch (e) {

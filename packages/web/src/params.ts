@@ -1,6 +1,7 @@
 /**
  * The demo's query parameters: `?model=URL&prompt=TEXT|prompt-ids=1,2,3&max-tokens=N&temperature=T
- * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&ep=wasm&cache=0`.
+ * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&ep=wasm&cache=0
+ * &max-resident-chunks=N`.
  * @packageDocumentation
  */
 import type { GenerationSettings } from './protocol.js';
@@ -22,6 +23,8 @@ export interface DemoParams {
   readonly executionProviders: readonly string[];
   /** Use the Cache API (default true; `cache=0` turns it off). */
   readonly useCache: boolean;
+  /** Bundles: stream layer chunks, at most this many loaded at once (undefined: all resident). */
+  readonly maxResidentChunks?: number;
 }
 
 /** Default model directory, relative to the page. */
@@ -37,6 +40,7 @@ export function parseDemoParams(search: string): DemoParams {
   const prompt = q.get('prompt') ?? '';
   const seedText = q.get('seed');
   const threadsText = q.get('threads');
+  const chunksText = q.get('max-resident-chunks');
   return {
     model,
     prompt,
@@ -53,6 +57,7 @@ export function parseDemoParams(search: string): DemoParams {
     threads: threadsText === null ? undefined : num(q, 'threads', 1, { integer: true, min: 1 }),
     executionProviders: (q.get('ep') || 'wasm').split(',').map((s) => s.trim()).filter(Boolean),
     useCache: flag(q, 'cache', true),
+    maxResidentChunks: chunksText === null || chunksText.trim() === '' ? undefined : num(q, 'max-resident-chunks', 1, { integer: true, min: 1 }),
   };
 }
 

@@ -33,6 +33,11 @@ export interface LoadRequest {
   readonly executionProviders: readonly string[];
   /** Use the Cache API (false: always download). */
   readonly useCache: boolean;
+  /**
+   * Bundles only: at most this many layer-chunk sessions loaded at once (streaming); undefined keeps
+   * every chunk resident.
+   */
+  readonly maxResidentChunks?: number;
 }
 
 /** Page → worker: generate from a text prompt or from token ids. */
@@ -75,6 +80,8 @@ export interface ReadyEvent {
   readonly loadMs: number;
   readonly vocabSize: number;
   readonly contextLength: number;
+  /** Set when the model is a chunked bundle: its chunk count and runner mode. */
+  readonly bundle?: { readonly chunks: number; readonly mode: 'resident' | 'streaming' };
 }
 
 /** Worker → page: one streamed token. */

@@ -1,15 +1,18 @@
 /**
- * The inference worker: fetches (or reads from the cache) a built model directory, opens it with
- * onnxruntime-web (wasm; SIMD, and threads when the page is cross-origin isolated), and streams
- * generated tokens back to the page. One model and one generation at a time.
+ * The inference worker: fetches (or reads from the cache) a built model directory or a chunked
+ * bundle (when the URL has a `model_manifest.json`), opens it with onnxruntime-web (wasm; SIMD, and
+ * threads when the page is cross-origin isolated), and streams generated tokens back to the page.
+ * One model and one generation at a time.
  * @packageDocumentation
  */
 import { normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
-import { DecoderRunner, TextGenerator, isTinyLlamaError, type InferenceSession } from '@tinyllama/core';
+import { DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
+import { fetchBundleManifest } from './bundle-files.js';
+import { openWebBundle } from './bundle-open.js';
 import { EXTERNAL_DATA_FILE, fetchModelFiles } from './model-files.js';
-import type { GenerateRequest, LoadRequest, PageMessage, WorkerMessage } from './protocol.js';
+import type { GenerateRequest, LoadRequest, PageMessage, ReadyEvent, WorkerMessage } from './protocol.js';
 import { YieldingRunner } from './yielding-runner.js';
 
 /** The parts of the dedicated worker scope this file uses (the DOM lib has no worker types). */
@@ -21,7 +24,8 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 
 interface Loaded {
-  readonly session: InferenceSession;
+  /** Releases the model's sessions. */
+  release(): Promise<void>;
   readonly runner: YieldingRunner;
   readonly generator: TextGenerator;
 }
@@ -56,16 +60,43 @@ class InferenceWorker {
       const old = this.#loaded;
       this.#loaded = undefined;
       old.runner.close();
-      await old.session.release();
+      await old.release();
     }
+    const backend = createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
+    await backend.init();
+    const manifest = await fetchBundleManifest(req.modelUrl);
+    const ready = manifest ? await this.#loadBundle(req, manifest, backend) : await this.#loadDirectory(req, backend);
+    this.post({ ...ready, loadMs: performance.now() - t0 });
+  }
+
+  async #loadBundle(req: LoadRequest, manifest: BundleManifest, backend: Backend): Promise<Omit<ReadyEvent, 'loadMs'>> {
+    const b = await openWebBundle(req.modelUrl, manifest, backend, {
+      useCache: req.useCache,
+      maxResidentChunks: req.maxResidentChunks,
+      onProgress: (p) => this.post({ type: 'progress', ...p }),
+    });
+    const runner = new YieldingRunner(b.runner);
+    this.#loaded = { release: () => b.runner.release(), runner, generator: new TextGenerator(runner, b.tokenizer, b.config.eosTokenIds) };
+    return {
+      type: 'ready',
+      cachedFiles: b.files.cachedFiles,
+      cacheFailures: b.files.cacheFailures,
+      modelBytes: manifest.files.reduce((n, f) => n + f.size, 0),
+      numThreads: req.numThreads,
+      executionProviders: req.executionProviders,
+      vocabSize: b.config.vocabSize,
+      contextLength: b.config.maxPositionEmbeddings,
+      bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode },
+    };
+  }
+
+  async #loadDirectory(req: LoadRequest, backend: Backend): Promise<Omit<ReadyEvent, 'loadMs'>> {
     const { files, cachedFiles, cacheFailures } = await fetchModelFiles(req.modelUrl, {
       useCache: req.useCache,
       onProgress: (p) => this.post({ type: 'progress', ...p }),
     });
     const config = normalizeLlamaConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))) as Record<string, unknown>);
     const tokenizer = await sentencePieceLoader.loadFromBytes(files.get('tokenizer.model')!);
-    const backend = createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
-    await backend.init();
     const data = files.get(EXTERNAL_DATA_FILE);
     const session = await backend.createSession({
       kind: 'bytes',
@@ -73,20 +104,19 @@ class InferenceWorker {
       externalData: data ? [{ path: EXTERNAL_DATA_FILE, data }] : [],
     });
     const runner = new YieldingRunner(new DecoderRunner(session, config));
-    this.#loaded = { session, runner, generator: new TextGenerator(runner, tokenizer, config.eosTokenIds) };
+    this.#loaded = { release: () => session.release(), runner, generator: new TextGenerator(runner, tokenizer, config.eosTokenIds) };
     let modelBytes = 0;
     for (const b of files.values()) modelBytes += b.length;
-    this.post({
+    return {
       type: 'ready',
       cachedFiles,
       cacheFailures,
       modelBytes,
       numThreads: req.numThreads,
       executionProviders: req.executionProviders,
-      loadMs: performance.now() - t0,
       vocabSize: config.vocabSize,
       contextLength: config.maxPositionEmbeddings,
-    });
+    };
   }
 
   async #generate(req: GenerateRequest): Promise<void> {

@@ -17,6 +17,21 @@ export const CLI_BIN = resolve(PKG_DIR, '../cli/dist/bin.js');
 export const PROMPT_IDS = [1, 5, 6];
 export const MAX_TOKENS = 16;
 
+/** Runs the compiled CLI with `args`. */
+export const cli = (...args: string[]) => run(process.execPath, [CLI_BIN, ...args], { maxBuffer: 16 << 20 });
+
+/** Builds the demo app with Vite's JS API into `outDir`. */
+export async function buildApp(outDir: string): Promise<void> {
+  const { build } = await import('vite');
+  await build({ configFile: join(PKG_DIR, 'vite.config.ts'), root: PKG_DIR, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+}
+
+/** Greedy ids of `tinyllama generate --temperature 0 --ignore-eos` for {@link PROMPT_IDS} on `model`. */
+export async function referenceIds(model: string, maxTokens = MAX_TOKENS): Promise<number[]> {
+  const { stdout } = await cli('generate', '--model', model, '--prompt-ids', PROMPT_IDS.join(','), '--max-tokens', String(maxTokens), '--temperature', '0', '--ignore-eos', '--json');
+  return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { ids: number[] }).ids;
+}
+
 /** A built demo, a tiny built model, the Node reference, and a server for both. */
 export interface DemoFixture {
   readonly server: StaticServer;
@@ -38,20 +53,15 @@ export async function setUpDemo(): Promise<DemoFixture> {
     const ckpt = join(tmp, 'ckpt');
     const model = join(tmp, 'model');
     const app = join(tmp, 'app');
-    const cli = (...args: string[]) => run(process.execPath, [CLI_BIN, ...args], { maxBuffer: 16 << 20 });
-    const building = (async () => {
-      const { build } = await import('vite');
-      await build({ configFile: join(PKG_DIR, 'vite.config.ts'), root: PKG_DIR, logLevel: 'error', build: { outDir: app, emptyOutDir: true } });
-    })();
+    const building = buildApp(app);
     await cli('random', '--out', ckpt, '--preset', 'tiny');
     await cli('build', '--model', ckpt, '--out', model, '--dtype', 'f32');
-    const { stdout } = await cli('generate', '--model', model, '--prompt-ids', PROMPT_IDS.join(','), '--max-tokens', String(MAX_TOKENS), '--temperature', '0', '--ignore-eos', '--json');
-    const referenceIds = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { ids: number[] }).ids;
+    const ids = await referenceIds(model);
     await building;
     const server = await startStaticServer({ '/': app, '/model/': model });
     return {
       server,
-      referenceIds,
+      referenceIds: ids,
       greedyUrl: `${server.url}?model=./model/&prompt-ids=${PROMPT_IDS.join(',')}&max-tokens=${MAX_TOKENS}&temperature=0&ignore-eos=1`,
       async dispose() {
         await server.close();

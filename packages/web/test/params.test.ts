@@ -23,11 +23,16 @@ describe('parseDemoParams', () => {
     expect(p.executionProviders).toEqual(['webgpu', 'wasm']);
   });
 
+  it('max-resident-chunks streams a bundle; absent keeps it resident', () => {
+    expect(parseDemoParams('?max-resident-chunks=2').maxResidentChunks).toBe(2);
+    expect(parseDemoParams('').maxResidentChunks).toBeUndefined();
+  });
+
   it('a text prompt autoruns too', () => {
     expect(parseDemoParams('?prompt=Hello').autorun).toBe(true);
   });
 
-  it.each(['?max-tokens=1.5', '?max-tokens=-1', '?temperature=x', '?top-p=2', '?prompt-ids=1,,2', '?prompt-ids=1,-3', '?threads=0'])(
+  it.each(['?max-tokens=1.5', '?max-tokens=-1', '?temperature=x', '?top-p=2', '?prompt-ids=1,,2', '?prompt-ids=1,-3', '?threads=0', '?max-resident-chunks=0'])(
     'rejects %s naming the parameter',
     (q) => {
       const name = q.slice(1).split('=')[0];

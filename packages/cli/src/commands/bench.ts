@@ -4,8 +4,9 @@ import { createNodeRuntime } from '../compose.js';
 import { kvCacheFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
 import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
+import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
-export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm] [--prompt-tokens 16] [--gen-tokens 128]
+export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|concat]
                 [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--json]
 
@@ -14,6 +15,11 @@ run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this pro
 the decode speed is also measured after an N-token prompt. --json prints one object last with
 loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings. DIR may be a chunked bundle
 (directory or http(s) base URL); --max-resident-chunks / --memory-limit then stream its layer chunks.
+
+--backend chromium runs the web demo (packages/web/dist/app, built when missing or stale) in
+headless /usr/bin/chromium (--browser PATH) on onnxruntime-web with a local DIR (model directory or
+bundle) served from 127.0.0.1; --threads and --max-resident-chunks apply, peakMemoryMB is the
+browser's process tree (PSS).
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */
@@ -28,6 +34,7 @@ function median(xs: number[]): number {
 
 /** `tinyllama bench`. */
 export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
+  if (wantsBrowserBench(argv)) return benchBrowserCommand(argv, io);
   const { values: v } = parseCommand('bench', {
     args: argv,
     options: {

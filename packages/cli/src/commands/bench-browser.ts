@@ -1,0 +1,72 @@
+import { TinyLlamaError } from '@tinyllama/core';
+import { runBrowserBench, DEFAULT_CHROMIUM } from '@tinyllama/web/node';
+import { intFlag, parseCommand, required } from '../args.js';
+import type { CliIO } from '../io.js';
+
+/** True when `argv` asks `bench` for a browser backend (`--backend chromium`). */
+export function wantsBrowserBench(argv: readonly string[]): boolean {
+  const i = argv.indexOf('--backend');
+  return (i >= 0 && argv[i + 1] === 'chromium') || argv.includes('--backend=chromium');
+}
+
+/**
+ * `tinyllama bench --backend chromium`: the web demo in headless Chromium (onnxruntime-web, wasm),
+ * with the same `--json` fields as `bench`; peak memory is the browser process tree's PSS.
+ */
+export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values: v } = parseCommand('bench', {
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      backend: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      'gen-tokens': { type: 'string' },
+      threads: { type: 'string' },
+      'max-resident-chunks': { type: 'string' },
+      browser: { type: 'string' },
+      app: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const dir = required('bench', 'model', v.model);
+  if (/^https?:\/\//.test(dir)) throw new TinyLlamaError('E_ARGUMENT', `--backend chromium needs a local --model directory, got '${dir}'`);
+  const promptTokens = intFlag('prompt-tokens', v['prompt-tokens'], 16, 1);
+  const genTokens = intFlag('gen-tokens', v['gen-tokens'], 128, 2);
+  const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 0, 1, 256);
+  const maxResidentChunks = v['max-resident-chunks'] === undefined ? undefined : intFlag('max-resident-chunks', v['max-resident-chunks'], 0, 1);
+  const r = await runBrowserBench({
+    modelDir: dir,
+    promptTokens,
+    genTokens,
+    threads,
+    maxResidentChunks,
+    appDir: v.app,
+    executablePath: v.browser ?? DEFAULT_CHROMIUM,
+    log: v.json ? undefined : (line) => io.err(line),
+  });
+  const round = (x: number): number => Math.round(x * 100) / 100;
+  const result = {
+    model: dir,
+    backend: 'chromium',
+    browser: r.browser,
+    env: r.env,
+    threads: threads ?? null,
+    promptTokens,
+    genTokens,
+    loadMs: round(r.loadMs),
+    ttftMs: round(r.ttftMs),
+    decodeTokensPerSecond: round(r.decodeTokensPerSecond),
+    peakMemoryMB: round(r.peakMemoryMB),
+    ...(r.bundleMode ? { bundle: { mode: r.bundleMode } } : {}),
+  };
+  if (v.json) io.out(`${JSON.stringify(result)}\n`);
+  else {
+    io.out(`model            ${dir}\nbackend          ${r.browser} (${r.env})\n`);
+    io.out(`load             ${result.loadMs.toFixed(0)} ms (download, verification, sessions)\n`);
+    io.out(`first token      ${result.ttftMs.toFixed(1)} ms (${promptTokens}-token prompt)\n`);
+    io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
+    io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (browser processes, PSS)\n`);
+  }
+  return 0;
+}

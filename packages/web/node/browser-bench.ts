@@ -1,0 +1,223 @@
+/**
+ * Benchmarks a model in a headless browser: serves the demo's built app and a model directory (or
+ * chunked bundle) on 127.0.0.1 with the cross-origin isolation headers, drives Chromium with
+ * playwright-core through one warm-up and one measured greedy generation, and samples the memory of
+ * the browser's process tree.
+ * @packageDocumentation
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Rng, TinyLlamaError } from '@tinyllama/core';
+import { startStaticServer } from './static-server.js';
+
+/** Debian's Chromium. */
+export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
+
+/** Options of {@link runBrowserBench}. */
+export interface BrowserBenchOptions {
+  /** A built model directory or a chunked bundle directory. */
+  readonly modelDir: string;
+  readonly promptTokens: number;
+  readonly genTokens: number;
+  /** wasm threads (default: the demo's choice, min(4, cores / 2)). */
+  readonly threads?: number;
+  /** Bundles: stream layer chunks, at most this many loaded at once. */
+  readonly maxResidentChunks?: number;
+  /** The demo's built app (default `packages/web/dist/app`, built with Vite when missing or older than the sources). */
+  readonly appDir?: string;
+  /** Browser executable (default `/usr/bin/chromium`). */
+  readonly executablePath?: string;
+  /** Give up after this long (default 15 minutes). */
+  readonly timeoutMs?: number;
+  /** Progress lines (app build, load, runs). */
+  readonly log?: (line: string) => void;
+}
+
+/** What {@link runBrowserBench} measured. */
+export interface BrowserBenchResult {
+  readonly browser: string;
+  /** Worker time from the load request to a ready model (download, verification, sessions). */
+  readonly loadMs: number;
+  readonly ttftMs: number;
+  readonly decodeTokensPerSecond: number;
+  /** Peak of the summed proportional set size (PSS) of the browser's processes, sampled every 100 ms. */
+  readonly peakMemoryMB: number;
+  /** What the page saw: wasm threads, execution providers, isolation, bundle mode. */
+  readonly env: string;
+  readonly bundleMode?: string;
+  /** The measured run's generated ids. */
+  readonly ids: readonly number[];
+}
+
+/** The `packages/web` directory (from the sources or from `dist/node`). */
+export function webPackageDir(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'vite.config.ts'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new TinyLlamaError('E_NOT_FOUND', `cannot find packages/web above '${import.meta.dirname}'`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** Builds the demo app with Vite's JS API into `outDir`. */
+export async function buildWebApp(outDir: string): Promise<void> {
+  const root = webPackageDir();
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'vite.config.ts'), root, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+}
+
+/** True when the built app is missing or older than `index.html` or a file of `src/`. */
+async function appIsStale(appDir: string): Promise<boolean> {
+  const built = await stat(join(appDir, 'index.html')).catch(() => undefined);
+  if (!built) return true;
+  const root = webPackageDir();
+  const sources = [join(root, 'index.html'), ...(await readdir(join(root, 'src')).catch(() => [] as string[])).map((f) => join(root, 'src', f))];
+  for (const f of sources) {
+    const s = await stat(f).catch(() => undefined);
+    if (s && s.mtimeMs > built.mtimeMs) return true;
+  }
+  return false;
+}
+
+/** Prompt ids like `tinyllama bench`'s: BOS then `n - 1` ids drawn from `Rng(1234)`. */
+export function benchPromptIds(n: number, vocabSize: number, bosId: number): number[] {
+  const rng = new Rng(1234);
+  return [bosId, ...Array.from({ length: n - 1 }, () => 3 + (rng.nextU32() % (vocabSize - 3)))];
+}
+
+/** PIDs of every descendant of `root` (Linux `/proc`). */
+async function descendants(root: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
+    if (!stat) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(name));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length) for (const c of children.get(queue.pop()!) ?? []) out.push(c), queue.push(c);
+  return out;
+}
+
+/** Summed PSS (else RSS) in bytes of the processes. */
+async function treeMemory(pids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) {
+    const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
+    const kb = text?.match(/^Pss:\s+(\d+) kB/m) ?? text?.match(/^Rss:\s+(\d+) kB/m);
+    if (kb) total += Number(kb[1]) * 1024;
+  }
+  return total;
+}
+
+interface PageState {
+  status?: string;
+  text: string;
+  env: string;
+  ids?: string;
+  loadMs?: string;
+  ttftMs?: string;
+  decodeTokensPerSecond?: string;
+  bundleMode?: string;
+}
+
+const readState = (): PageState => {
+  const out = document.getElementById('output')!;
+  return { ...out.dataset, text: out.textContent ?? '', env: document.getElementById('env')?.textContent ?? '' };
+};
+
+/**
+ * Runs the benchmark: a 2-token warm-up with the prompt, then the measured greedy generation of
+ * `genTokens` tokens (EOS ignored), in a fresh browser profile (the first load always downloads;
+ * the Cache API is used only when streaming chunks).
+ * @throws `E_NOT_FOUND` when the browser or the model's config is missing, `E_BACKEND` when the page
+ * reports an error or times out.
+ */
+export async function runBrowserBench(options: BrowserBenchOptions): Promise<BrowserBenchResult> {
+  const log = options.log ?? (() => undefined);
+  const executablePath = options.executablePath ?? DEFAULT_CHROMIUM;
+  if (!existsSync(executablePath)) throw new TinyLlamaError('E_NOT_FOUND', `browser '${executablePath}' not found (apt-get install -y chromium)`);
+  const modelDir = resolve(options.modelDir);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new TinyLlamaError('E_NOT_FOUND', `cannot read '${join(modelDir, 'config.json')}': is it a built model directory or bundle?`, { cause: e });
+  }
+  const vocabSize = Number(raw.vocab_size);
+  const bosId = typeof raw.bos_token_id === 'number' ? raw.bos_token_id : 1;
+  const appDir = options.appDir ?? join(webPackageDir(), 'dist', 'app');
+  if (options.appDir === undefined ? await appIsStale(appDir) : !existsSync(join(appDir, 'index.html'))) {
+    log(`building the web demo into ${appDir}\n`);
+    await buildWebApp(appDir);
+  }
+  const warmIds = benchPromptIds(options.promptTokens, vocabSize, bosId);
+  const ids = benchPromptIds(options.promptTokens, vocabSize, bosId);
+  const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+
+  const server = await startStaticServer({ '/': appDir, '/model/': modelDir });
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await treeMemory(await descendants(process.pid)));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    const page = await browser.newPage();
+    const waitFor = async (statuses: readonly string[]): Promise<PageState> => {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await page.evaluate(readState);
+        if (s.status === 'error') throw new TinyLlamaError('E_BACKEND', `the browser demo failed: ${s.text}`);
+        if (statuses.includes(s.status ?? '')) return s;
+        if (Date.now() > end) throw new TinyLlamaError('E_BACKEND', `the browser demo did not finish in ${timeoutMs} ms (status ${s.status})`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    // Each launch has a fresh profile, so the first load always downloads. Resident: no Cache API
+    // (no time spent storing); streaming: the cache, as chunks opened again are read from it.
+    const query = new URLSearchParams({ model: './model/', cache: options.maxResidentChunks === undefined ? '0' : '1', 'prompt-ids': warmIds.join(','), 'max-tokens': '2', temperature: '0', 'ignore-eos': '1' });
+    if (options.threads !== undefined) query.set('threads', String(options.threads));
+    if (options.maxResidentChunks !== undefined) query.set('max-resident-chunks', String(options.maxResidentChunks));
+    log(`loading ${modelDir} in ${executablePath}\n`);
+    await page.goto(`${server.url}?${query}`);
+    const warm = await waitFor(['done']);
+    log(`loaded in ${Number(warm.loadMs).toFixed(0)} ms; generating ${options.genTokens} tokens\n`);
+    await page.fill('#prompt', ids.join(','));
+    await page.fill('#max-tokens', String(options.genTokens));
+    await page.evaluate(() => {
+      const out = document.getElementById('output')!;
+      out.dataset.status = 'measuring';
+    });
+    await page.click('#generate');
+    const s = await waitFor(['done']);
+    return {
+      browser: `chromium ${browser.version()}`,
+      loadMs: Number(warm.loadMs),
+      ttftMs: Number(s.ttftMs),
+      decodeTokensPerSecond: Number(s.decodeTokensPerSecond),
+      peakMemoryMB: peak / 1024 / 1024,
+      env: s.env,
+      bundleMode: s.bundleMode,
+      ids: s.ids ? s.ids.split(',').map(Number) : [],
+    };
+  } finally {
+    sampling = false;
+    await sampler;
+    await browser.close();
+    await server.close();
+  }
+}
