@@ -130,14 +130,71 @@ const NON_FINITE = 0x7f800000;
 // lies within float32 rounding of a .5 tie, keeping the error within scale/2 + 1 ulp.)
 // Both return the index (row * blocksPerRow + block) of the first block with a non-finite value, or -1.
 
+/** One block's quantisation parameters (a reused scratch object: no allocation per block). */
+interface BlockParams {
+  scale: number;
+  inv: number;
+  zp: number;
+}
+
+const scratchFloat = new Float32Array(1);
+const scratchBits = new Int32Array(scratchFloat.buffer);
+
+/**
+ * Pass 1 of a block `srcBits[start, end)` (float32 bit patterns) and its parameters for codes 0..qmax
+ * (15 or 255), written to `p` in float32 as MLAS computes them. Returns false on a NaN or Infinity.
+ */
+function blockParams(srcBits: Int32Array, start: number, end: number, qmax: number, symmetric: boolean, p: BlockParams): boolean {
+  const fround = Math.fround;
+  // The largest magnitude among positive and among negative values, as float32 bit patterns (|w| bits
+  // are monotonic in |w|): branch-free integer max, no mispredictions.
+  let pos = 0;
+  let neg = 0;
+  for (let i = start; i < end; i++) {
+    const bitsI = srcBits[i];
+    const mag = bitsI & 0x7fffffff;
+    const sign = bitsI >> 31; // -1 for a negative value, else 0
+    const dp = (mag & ~sign) - pos;
+    pos += dp & ~(dp >> 31);
+    const dn = (mag & sign) - neg;
+    neg += dn & ~(dn >> 31);
+  }
+  if (pos >= NON_FINITE || neg >= NON_FINITE) return false;
+  scratchBits[0] = pos;
+  const hi = scratchFloat[0]; // largest value, or 0 when none is positive
+  scratchBits[0] = neg;
+  const lo = -scratchFloat[0]; // smallest value, or -0 when none is negative
+  const half = (qmax + 1) / 2; // 8 or 128: the symmetric zero point
+  let scale: number;
+  let zp: number;
+  if (symmetric) {
+    // MLAS: max = |max| > |min| ? max : min -- the negative one on a tie.
+    scale = fround(-(neg >= pos ? lo : hi) / half);
+    zp = half;
+  } else {
+    scale = fround(fround(hi - lo) / qmax);
+    const z = scale !== 0 ? -fround(lo / scale) : 0;
+    zp = z <= 0 ? 0 : z >= qmax ? qmax : Math.floor(z + 0.5);
+  }
+  let inv = fround(1 / scale);
+  if (!(Math.abs(scale) >= FLT_MIN)) {
+    // All-zero block, or one so tiny (< 1e-37) that 1 / scale would overflow: every code = zp.
+    scale = 0;
+    inv = 0;
+    zp = symmetric ? half : 0;
+  }
+  p.scale = scale;
+  p.inv = inv;
+  p.zp = zp;
+  return true;
+}
+
 function quantizeRows4(src: Float32Array, geo: BlockGeometry, padTail: boolean, out: MutableBlockQuantized): number {
   const { rows, cols, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
   const { data, scales, zeroPoints } = out;
   const symmetric = zeroPoints === undefined;
-  const fround = Math.fround;
   const srcBits = new Int32Array(src.buffer, src.byteOffset, src.length);
-  const scratchFloat = new Float32Array(1);
-  const scratchBits = new Int32Array(scratchFloat.buffer);
+  const p: BlockParams = { scale: 0, inv: 0, zp: 0 };
   for (let r = 0; r < rows; r++) {
     const rowIn = r * cols;
     const rowEnd = rowIn + cols;
@@ -145,43 +202,8 @@ function quantizeRows4(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
     for (let b = 0; b < nb; b++) {
       const start = rowIn + b * blockSize;
       const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
-      // Pass 1: the largest magnitude among positive and among negative values, as float32 bit
-      // patterns (|w| bits are monotonic in |w|): branch-free integer max, no mispredictions.
-      let pos = 0;
-      let neg = 0;
-      for (let i = start; i < end; i++) {
-        const bitsI = srcBits[i];
-        const mag = bitsI & 0x7fffffff;
-        const sign = bitsI >> 31; // -1 for a negative value, else 0
-        const dp = (mag & ~sign) - pos;
-        pos += dp & ~(dp >> 31);
-        const dn = (mag & sign) - neg;
-        neg += dn & ~(dn >> 31);
-      }
-      if (pos >= NON_FINITE || neg >= NON_FINITE) return r * nb + b;
-      scratchBits[0] = pos;
-      const hi = scratchFloat[0]; // largest value, or 0 when none is positive
-      scratchBits[0] = neg;
-      const lo = -scratchFloat[0]; // smallest value, or -0 when none is negative
-      // Block parameters in float32, as MLAS computes them (see the file comment).
-      let scale: number;
-      let zp: number;
-      if (symmetric) {
-        // MLAS: max = |max| > |min| ? max : min -- the negative one on a tie.
-        scale = fround(-(neg >= pos ? lo : hi) / 8);
-        zp = 8;
-      } else {
-        scale = fround(fround(hi - lo) / 15);
-        const z = scale !== 0 ? -fround(lo / scale) : 0;
-        zp = z <= 0 ? 0 : z >= 15 ? 15 : Math.floor(z + 0.5);
-      }
-      let inv = fround(1 / scale);
-      if (!(Math.abs(scale) >= FLT_MIN)) {
-        // All-zero block, or one so tiny (< 1e-37) that 1 / scale would overflow: every code = zp.
-        scale = 0;
-        inv = 0;
-        zp = symmetric ? 8 : 0;
-      }
+      if (!blockParams(srcBits, start, end, 15, symmetric, p)) return r * nb + b;
+      const { scale, inv, zp } = p;
       const bias = zp + 0.5;
       scales[r * nb + b] = scale;
       if (!symmetric) zeroPoints[r * zpRow + (b >> 1)] |= zp << ((b & 1) << 2);
@@ -220,10 +242,8 @@ function quantizeRows8(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
   const { rows, cols, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
   const { data, scales, zeroPoints } = out;
   const symmetric = zeroPoints === undefined;
-  const fround = Math.fround;
   const srcBits = new Int32Array(src.buffer, src.byteOffset, src.length);
-  const scratchFloat = new Float32Array(1);
-  const scratchBits = new Int32Array(scratchFloat.buffer);
+  const p: BlockParams = { scale: 0, inv: 0, zp: 0 };
   for (let r = 0; r < rows; r++) {
     const rowIn = r * cols;
     const rowEnd = rowIn + cols;
@@ -231,43 +251,8 @@ function quantizeRows8(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
     for (let b = 0; b < nb; b++) {
       const start = rowIn + b * blockSize;
       const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
-      // Pass 1: the largest magnitude among positive and among negative values, as float32 bit
-      // patterns (|w| bits are monotonic in |w|): branch-free integer max, no mispredictions.
-      let pos = 0;
-      let neg = 0;
-      for (let i = start; i < end; i++) {
-        const bitsI = srcBits[i];
-        const mag = bitsI & 0x7fffffff;
-        const sign = bitsI >> 31; // -1 for a negative value, else 0
-        const dp = (mag & ~sign) - pos;
-        pos += dp & ~(dp >> 31);
-        const dn = (mag & sign) - neg;
-        neg += dn & ~(dn >> 31);
-      }
-      if (pos >= NON_FINITE || neg >= NON_FINITE) return r * nb + b;
-      scratchBits[0] = pos;
-      const hi = scratchFloat[0]; // largest value, or 0 when none is positive
-      scratchBits[0] = neg;
-      const lo = -scratchFloat[0]; // smallest value, or -0 when none is negative
-      // Block parameters in float32, as MLAS computes them (see the file comment).
-      let scale: number;
-      let zp: number;
-      if (symmetric) {
-        // MLAS: max = |max| > |min| ? max : min -- the negative one on a tie.
-        scale = fround(-(neg >= pos ? lo : hi) / 128);
-        zp = 128;
-      } else {
-        scale = fround(fround(hi - lo) / 255);
-        const z = scale !== 0 ? -fround(lo / scale) : 0;
-        zp = z <= 0 ? 0 : z >= 255 ? 255 : Math.floor(z + 0.5);
-      }
-      let inv = fround(1 / scale);
-      if (!(Math.abs(scale) >= FLT_MIN)) {
-        // All-zero block, or one so tiny (< 1e-37) that 1 / scale would overflow: every code = zp.
-        scale = 0;
-        inv = 0;
-        zp = symmetric ? 128 : 0;
-      }
+      if (!blockParams(srcBits, start, end, 255, symmetric, p)) return r * nb + b;
+      const { scale, inv, zp } = p;
       const bias = zp + 0.5;
       scales[r * nb + b] = scale;
       if (!symmetric) zeroPoints[r * zpRow + b] = zp;
