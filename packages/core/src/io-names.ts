@@ -14,3 +14,17 @@ export const IO = {
   presentKey: (i: number) => `present.${i}.key`,
   presentValue: (i: number) => `present.${i}.value`,
 } as const;
+
+/**
+ * Files of a Hugging Face model directory besides the weights (config, generation settings, tokenizer
+ * files): copied along by conversions and builds when present.
+ */
+export const MODEL_SIDE_FILES: readonly string[] = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.model',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+];

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  MODEL_SIDE_FILES,
   DTYPE_BYTES,
   TinyLlamaError,
   type DType,
@@ -14,15 +15,7 @@ import { SAFETENSORS_FILE, SAFETENSORS_INDEX, builtinLoaders, listModelDir, open
 import { writeSafetensors } from './safetensors-writer.js';
 
 /** Non-weight files copied next to the converted weights when present. */
-export const NON_WEIGHT_FILES: readonly string[] = [
-  'config.json',
-  'generation_config.json',
-  'tokenizer.model',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'added_tokens.json',
-];
+export const NON_WEIGHT_FILES: readonly string[] = MODEL_SIDE_FILES;
 
 /** Default shard size limit: 2 GB (2·10⁹ bytes, as Hugging Face counts `"2GB"`). */
 export const DEFAULT_MAX_SHARD_BYTES = 2_000_000_000;

@@ -2,19 +2,13 @@ import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { WeightFormat } from '../architecture.js';
 import { TinyLlamaError } from '../errors.js';
+import { MODEL_SIDE_FILES } from '../io-names.js';
 import type { Runtime } from '../runtime.js';
 import type { ProgressCallback } from '../weights.js';
 import { BUILD_INFO_FILE, listModelDir, pathExists, readConfigJson } from './model-dir.js';
 
 /** Files copied from the checkpoint directory into a built model directory when present. */
-export const BUILD_COPIED_FILES = [
-  'config.json',
-  'generation_config.json',
-  'tokenizer.model',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-] as const;
+export const BUILD_COPIED_FILES: readonly string[] = MODEL_SIDE_FILES;
 
 /** Options of {@link buildModelDir}. */
 export interface BuildModelDirOptions {
