@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { InferenceSession } from './backend.js';
-import { BUNDLE_IO } from './bundle.js';
+import { BUNDLE_IO, type BundleGraph, type BundleManifest } from './bundle.js';
 import { emptyKvCache, stepInputs, type DecoderShape } from './decoder.js';
 import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
@@ -155,6 +155,40 @@ export class ChunkedRunner implements Runner {
       throw e;
     }
     return r;
+  }
+
+  /**
+   * Opens a bundle's embed and head graphs with `openGraph` and creates the runner over its chunks
+   * (memory budget counting embed + head, the manifest's preload count). On failure every session
+   * opened here is released.
+   */
+  static async fromManifest(
+    manifest: BundleManifest,
+    openGraph: (g: BundleGraph) => Promise<InferenceSession>,
+    shape: DecoderShape,
+    options: Omit<ChunkedRunnerOptions, 'fixedBytes' | 'preloadChunks'> = {},
+  ): Promise<ChunkedRunner> {
+    const { chunks, embed: embedGraph, head: headGraph } = manifest.graphs;
+    const provider: ChunkSessionProvider = {
+      numChunks: chunks.length,
+      layers: (i) => chunks[i].layers,
+      bytes: (i) => chunks[i].bytes,
+      open: (i) => openGraph(chunks[i]),
+    };
+    const embed = await openGraph(embedGraph);
+    let head: InferenceSession | undefined;
+    try {
+      head = await openGraph(headGraph);
+      return await ChunkedRunner.create(embed, head, provider, shape, {
+        ...options,
+        fixedBytes: embedGraph.bytes + headGraph.bytes,
+        preloadChunks: manifest.streaming.preload_chunks,
+      });
+    } catch (e) {
+      await embed.release();
+      await head?.release();
+      throw e;
+    }
   }
 
   /** Tokens currently in the cache. */

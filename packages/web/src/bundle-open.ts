@@ -11,7 +11,6 @@ import {
   type Backend,
   type BundleGraph,
   type BundleManifest,
-  type ChunkSessionProvider,
   type DecoderConfig,
   type InferenceSession,
   type Tokenizer,
@@ -60,26 +59,6 @@ export async function openWebBundle(baseUrl: string, manifest: BundleManifest, b
       { spinWait: false },
     );
   };
-  const { chunks } = manifest.graphs;
-  const provider: ChunkSessionProvider = {
-    numChunks: chunks.length,
-    layers: (i) => chunks[i].layers,
-    bytes: (i) => chunks[i].bytes,
-    open: (i) => openGraph(chunks[i]),
-  };
-  const embed = await openGraph(manifest.graphs.embed);
-  let head: InferenceSession | undefined;
-  try {
-    head = await openGraph(manifest.graphs.head);
-    const runner = await ChunkedRunner.create(embed, head, provider, config, {
-      maxResidentChunks: options.maxResidentChunks,
-      fixedBytes: manifest.graphs.embed.bytes + manifest.graphs.head.bytes,
-      preloadChunks: manifest.streaming.preload_chunks,
-    });
-    return { config, tokenizer, runner, files };
-  } catch (e) {
-    await embed.release();
-    await head?.release();
-    throw e;
-  }
+  const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, { maxResidentChunks: options.maxResidentChunks });
+  return { config, tokenizer, runner, files };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
 import { BUNDLE_MANIFEST_FILE, parseBundleManifest, type BundleGraph, type BundleManifest } from '../bundle.js';
-import { ChunkedRunner, type ChunkSessionProvider } from '../chunked-runner.js';
+import { ChunkedRunner } from '../chunked-runner.js';
 import { TinyLlamaError } from '../errors.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
@@ -107,31 +107,12 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
     // Sessions run one after another: threads spinning after one session's run would slow the next.
     return backend.createSession({ kind: 'path', path: modelPath }, { threads: options.threads, spinWait: false });
   };
-  const { chunks } = manifest.graphs;
-  const provider: ChunkSessionProvider = {
-    numChunks: chunks.length,
-    layers: (i) => chunks[i].layers,
-    bytes: (i) => chunks[i].bytes,
-    open: (i) => openGraph(chunks[i]),
-  };
   const tSession = performance.now();
-  const embed = await openGraph(manifest.graphs.embed);
-  let head: InferenceSession | undefined;
-  let runner: ChunkedRunner;
-  try {
-    head = await openGraph(manifest.graphs.head);
-    runner = await ChunkedRunner.create(embed, head, provider, config, {
-      maxResidentChunks: options.maxResidentChunks,
-      memoryLimitMB: options.memoryLimitMB,
-      fixedBytes: manifest.graphs.embed.bytes + manifest.graphs.head.bytes,
-      prefetch: options.prefetch,
-      preloadChunks: manifest.streaming.preload_chunks,
-    });
-  } catch (e) {
-    await embed.release();
-    await head?.release();
-    throw e;
-  }
+  const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, {
+    maxResidentChunks: options.maxResidentChunks,
+    memoryLimitMB: options.memoryLimitMB,
+    prefetch: options.prefetch,
+  });
   const sessionMs = performance.now() - tSession;
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
   return {
