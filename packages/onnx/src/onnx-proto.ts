@@ -22,61 +22,62 @@ export const ONNX_DATA_TYPE: Readonly<Record<DType, number>> = {
   bfloat16: 16,
 };
 
+// Field numbers and enum codes of onnx/onnx.proto, exported (package-internal) for the decoder in onnx-reader.ts.
 // ModelProto
-const MODEL_IR_VERSION = 1;
-const MODEL_PRODUCER_NAME = 2;
-const MODEL_PRODUCER_VERSION = 3;
-const MODEL_DOC_STRING = 6;
-const MODEL_GRAPH = 7;
-const MODEL_OPSET_IMPORT = 8;
-const MODEL_METADATA_PROPS = 14;
+export const MODEL_IR_VERSION = 1;
+export const MODEL_PRODUCER_NAME = 2;
+export const MODEL_PRODUCER_VERSION = 3;
+export const MODEL_DOC_STRING = 6;
+export const MODEL_GRAPH = 7;
+export const MODEL_OPSET_IMPORT = 8;
+export const MODEL_METADATA_PROPS = 14;
 // OperatorSetIdProto
-const OPSET_DOMAIN = 1;
-const OPSET_VERSION = 2;
+export const OPSET_DOMAIN = 1;
+export const OPSET_VERSION = 2;
 // GraphProto
-const GRAPH_NODE = 1;
-const GRAPH_NAME = 2;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_DOC_STRING = 10;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
+export const GRAPH_NODE = 1;
+export const GRAPH_NAME = 2;
+export const GRAPH_INITIALIZER = 5;
+export const GRAPH_DOC_STRING = 10;
+export const GRAPH_INPUT = 11;
+export const GRAPH_OUTPUT = 12;
 // NodeProto
-const NODE_INPUT = 1;
-const NODE_OUTPUT = 2;
-const NODE_NAME = 3;
-const NODE_OP_TYPE = 4;
-const NODE_ATTRIBUTE = 5;
-const NODE_DOMAIN = 7;
+export const NODE_INPUT = 1;
+export const NODE_OUTPUT = 2;
+export const NODE_NAME = 3;
+export const NODE_OP_TYPE = 4;
+export const NODE_ATTRIBUTE = 5;
+export const NODE_DOMAIN = 7;
 // AttributeProto
-const ATTR_NAME = 1;
-const ATTR_F = 2;
-const ATTR_I = 3;
-const ATTR_S = 4;
-const ATTR_T = 5;
-const ATTR_FLOATS = 7;
-const ATTR_INTS = 8;
-const ATTR_TYPE = 20;
-const ATTR_TYPE_CODE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
+export const ATTR_NAME = 1;
+export const ATTR_F = 2;
+export const ATTR_I = 3;
+export const ATTR_S = 4;
+export const ATTR_T = 5;
+export const ATTR_FLOATS = 7;
+export const ATTR_INTS = 8;
+export const ATTR_TYPE = 20;
+export const ATTR_TYPE_CODE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 // TensorProto
-const TENSOR_DIMS = 1;
-const TENSOR_DATA_TYPE = 2;
-const TENSOR_NAME = 8;
-const TENSOR_RAW_DATA = 9;
-const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
-const DATA_LOCATION_EXTERNAL = 1;
+export const TENSOR_DIMS = 1;
+export const TENSOR_DATA_TYPE = 2;
+export const TENSOR_NAME = 8;
+export const TENSOR_RAW_DATA = 9;
+export const TENSOR_EXTERNAL_DATA = 13;
+export const TENSOR_DATA_LOCATION = 14;
+export const DATA_LOCATION_EXTERNAL = 1;
 // StringStringEntryProto
-const ENTRY_KEY = 1;
-const ENTRY_VALUE = 2;
+export const ENTRY_KEY = 1;
+export const ENTRY_VALUE = 2;
 // ValueInfoProto / TypeProto / TypeProto.Tensor / TensorShapeProto / Dimension
-const VALUE_INFO_NAME = 1;
-const VALUE_INFO_TYPE = 2;
-const TYPE_TENSOR = 1;
-const TENSOR_TYPE_ELEM_TYPE = 1;
-const TENSOR_TYPE_SHAPE = 2;
-const SHAPE_DIM = 1;
-const DIM_VALUE = 1;
-const DIM_PARAM = 2;
+export const VALUE_INFO_NAME = 1;
+export const VALUE_INFO_TYPE = 2;
+export const TYPE_TENSOR = 1;
+export const TENSOR_TYPE_ELEM_TYPE = 1;
+export const TENSOR_TYPE_SHAPE = 2;
+export const SHAPE_DIM = 1;
+export const DIM_VALUE = 1;
+export const DIM_PARAM = 2;
 
 /** A typed graph input or output. */
 export interface ValueInfo {
