@@ -1,6 +1,7 @@
 import { gqaAttention, llama2Architecture, portableAttention } from '@tinyllama/arch-llama2';
 import { ortNodePlugin } from '@tinyllama/backend-ort/node';
 import { ortWebPlugin } from '@tinyllama/backend-ort/web';
+import { wasmKernelsPlugin } from '@tinyllama/backend-wasm';
 import { createRuntime, type Logger, type Runtime, type RuntimePlugin } from '@tinyllama/core';
 import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
@@ -41,7 +42,8 @@ export interface NodeRuntimeOptions {
 
 /**
  * The Node composition root: every plugin of the framework registered in one runtime. Backends:
- * `node` (onnxruntime-node, priority 100) and `wasm` (onnxruntime-web in Node, priority 50).
+ * `node` (onnxruntime-node, priority 100), `wasm-kernels` (our WebAssembly kernels, priority 60) and
+ * `wasm` (onnxruntime-web in Node, priority 50).
  */
 export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
   return createRuntime({
@@ -51,6 +53,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
       sentencePiecePlugin,
       llama2Plugin,
       ortNodePlugin({ threads: options.threads }),
+      wasmKernelsPlugin({ threads: options.threads }),
       ortWebPlugin({ numThreads: options.threads }),
     ],
   });

@@ -20,8 +20,10 @@ export interface BrowserBenchOptions {
   readonly modelDir: string;
   readonly promptTokens: number;
   readonly genTokens: number;
-  /** wasm threads (default: the demo's choice, min(4, cores / 2)). */
+  /** wasm threads (default: the demo's choice: min(4, cores) for our kernels, min(4, cores / 2) for onnxruntime-web). */
   readonly threads?: number;
+  /** The page's engine: our wasm kernels (default) or onnxruntime-web. */
+  readonly engine?: 'wasm-kernels' | 'ort';
   /** Bundles: stream layer chunks, at most this many loaded at once. */
   readonly maxResidentChunks?: number;
   /** The demo's built app (default `packages/web/dist/app`, built with Vite when missing or older than the sources). */
@@ -191,6 +193,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     // (no time spent storing); streaming: the cache, as chunks opened again are read from it.
     const query = new URLSearchParams({ model: './model/', cache: options.maxResidentChunks === undefined ? '0' : '1', 'prompt-ids': warmIds.join(','), 'max-tokens': '2', temperature: '0', 'ignore-eos': '1' });
     if (options.threads !== undefined) query.set('threads', String(options.threads));
+    query.set('backend', options.engine ?? 'wasm-kernels');
     if (options.maxResidentChunks !== undefined) query.set('max-resident-chunks', String(options.maxResidentChunks));
     log(`loading ${modelDir} in ${executablePath}\n`);
     await page.goto(`${server.url}?${query}`);

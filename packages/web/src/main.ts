@@ -53,10 +53,10 @@ try {
 }
 
 const isolated = globalThis.crossOriginIsolated === true;
-const threads = chooseThreads(params.threads, isolated, navigator.hardwareConcurrency);
+const threads = chooseThreads(params.threads, isolated, navigator.hardwareConcurrency, params.backend);
 const ortUrl = new URL('ort/', document.baseURI).href;
 ui.env.textContent =
-  `onnxruntime-web ${params.executionProviders.join(',')}, ${threads} thread${threads === 1 ? '' : 's'}` +
+  `${params.backend === 'ort' ? `onnxruntime-web ${params.executionProviders.join(',')}` : 'wasm kernels'}, ${threads} thread${threads === 1 ? '' : 's'}` +
   (isolated ? ' (cross-origin isolated)' : ' (not cross-origin isolated: single thread)');
 
 ui.modelUrl.value = params.model;
@@ -99,7 +99,7 @@ function load(): void {
   ui.output.textContent = `Loading ${modelUrl} …`;
   delete ui.output.dataset.ids;
   setStatus('loading');
-  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, executionProviders: params.executionProviders, useCache: params.useCache, maxResidentChunks: params.maxResidentChunks });
+  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, backend: params.backend, executionProviders: params.executionProviders, useCache: params.useCache, maxResidentChunks: params.maxResidentChunks });
 }
 
 function settings(): GenerationSettings {

@@ -1,10 +1,10 @@
 /**
  * The demo's query parameters: `?model=URL&prompt=TEXT|prompt-ids=1,2,3&max-tokens=N&temperature=T
- * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&ep=wasm&cache=0
+ * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&backend=wasm-kernels|ort&ep=wasm&cache=0
  * &max-resident-chunks=N`.
  * @packageDocumentation
  */
-import type { GenerationSettings } from './protocol.js';
+import type { DemoBackend, GenerationSettings } from './protocol.js';
 
 /** Parsed query parameters of the demo page. */
 export interface DemoParams {
@@ -19,6 +19,8 @@ export interface DemoParams {
   readonly settings: GenerationSettings;
   /** Requested wasm threads (undefined = choose from the hardware). */
   readonly threads?: number;
+  /** Engine: our wasm kernels (default) or onnxruntime-web (`backend=ort`). */
+  readonly backend: DemoBackend;
   /** onnxruntime-web execution providers (default `['wasm']`). */
   readonly executionProviders: readonly string[];
   /** Use the Cache API (default true; `cache=0` turns it off). */
@@ -55,17 +57,28 @@ export function parseDemoParams(search: string): DemoParams {
       ignoreEos: flag(q, 'ignore-eos', false),
     },
     threads: threadsText === null ? undefined : num(q, 'threads', 1, { integer: true, min: 1 }),
+    backend: parseBackend(q.get('backend')),
     executionProviders: (q.get('ep') || 'wasm').split(',').map((s) => s.trim()).filter(Boolean),
     useCache: flag(q, 'cache', true),
     maxResidentChunks: chunksText === null || chunksText.trim() === '' ? undefined : num(q, 'max-resident-chunks', 1, { integer: true, min: 1 }),
   };
 }
 
-/** Threads onnxruntime-web should use: 1 without cross-origin isolation, else the request or min(4, cores/2). */
-export function chooseThreads(requested: number | undefined, crossOriginIsolated: boolean, hardwareConcurrency: number): number {
+/**
+ * Threads to use: 1 without cross-origin isolation, else the request, else min(4, cores) for our wasm
+ * kernels (they split each matmul across all threads) or min(4, cores/2) for onnxruntime-web.
+ */
+export function chooseThreads(requested: number | undefined, crossOriginIsolated: boolean, hardwareConcurrency: number, backend: DemoBackend = 'ort'): number {
   if (!crossOriginIsolated) return 1;
   if (requested !== undefined) return requested;
-  return Math.max(1, Math.min(4, Math.ceil((hardwareConcurrency || 1) / 2)));
+  const cores = hardwareConcurrency || 1;
+  return Math.max(1, Math.min(4, backend === 'ort' ? Math.ceil(cores / 2) : cores));
+}
+
+function parseBackend(text: string | null): DemoBackend {
+  if (text === null || text === '' || text === 'wasm-kernels') return 'wasm-kernels';
+  if (text === 'ort') return 'ort';
+  throw new Error(`backend: '${text}' is not a backend (give wasm-kernels or ort)`);
 }
 
 function parseIds(text: string): number[] {

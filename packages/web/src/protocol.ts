@@ -29,6 +29,11 @@ export interface LoadRequest {
   readonly ortUrl: string;
   /** wasm threads (1 when the page is not cross-origin isolated). */
   readonly numThreads: number;
+  /**
+   * `wasm-kernels`: the framework's own WebAssembly kernels (`@tinyllama/backend-wasm`, default);
+   * `ort`: onnxruntime-web with {@link executionProviders}.
+   */
+  readonly backend: DemoBackend;
   /** onnxruntime-web execution providers, in order (e.g. `['wasm']`). */
   readonly executionProviders: readonly string[];
   /** Use the Cache API (false: always download). */
@@ -39,6 +44,9 @@ export interface LoadRequest {
    */
   readonly maxResidentChunks?: number;
 }
+
+/** The demo's engines: our WebAssembly kernels or onnxruntime-web. */
+export type DemoBackend = 'wasm-kernels' | 'ort';
 
 /** Page → worker: generate from a text prompt or from token ids. */
 export interface GenerateRequest {
@@ -76,6 +84,7 @@ export interface ReadyEvent {
   /** Bytes of all model files. */
   readonly modelBytes: number;
   readonly numThreads: number;
+  readonly backend: DemoBackend;
   readonly executionProviders: readonly string[];
   readonly loadMs: number;
   readonly vocabSize: number;

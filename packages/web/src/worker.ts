@@ -7,6 +7,7 @@
  */
 import { normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
+import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
 import { DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
 import { fetchBundleManifest } from './bundle-files.js';
@@ -62,7 +63,10 @@ class InferenceWorker {
       old.runner.close();
       await old.release();
     }
-    const backend = createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
+    const backend =
+      req.backend === 'ort'
+        ? createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders })
+        : createWasmKernelsBackend({ threads: req.numThreads });
     await backend.init();
     const manifest = await fetchBundleManifest(req.modelUrl);
     const ready = manifest ? await this.#loadBundle(req, manifest, backend) : await this.#loadDirectory(req, backend);
@@ -83,6 +87,7 @@ class InferenceWorker {
       cacheFailures: b.files.cacheFailures,
       modelBytes: manifest.files.reduce((n, f) => n + f.size, 0),
       numThreads: req.numThreads,
+      backend: req.backend,
       executionProviders: req.executionProviders,
       vocabSize: b.config.vocabSize,
       contextLength: b.config.maxPositionEmbeddings,
@@ -113,6 +118,7 @@ class InferenceWorker {
       cacheFailures,
       modelBytes,
       numThreads: req.numThreads,
+      backend: req.backend,
       executionProviders: req.executionProviders,
       vocabSize: config.vocabSize,
       contextLength: config.maxPositionEmbeddings,

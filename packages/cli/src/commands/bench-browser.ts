@@ -22,6 +22,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
       'prompt-tokens': { type: 'string' },
       'gen-tokens': { type: 'string' },
       threads: { type: 'string' },
+      engine: { type: 'string' },
       'max-resident-chunks': { type: 'string' },
       browser: { type: 'string' },
       app: { type: 'string' },
@@ -35,7 +36,10 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
   const genTokens = intFlag('gen-tokens', v['gen-tokens'], 128, 2);
   const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 0, 1, 256);
   const maxResidentChunks = v['max-resident-chunks'] === undefined ? undefined : intFlag('max-resident-chunks', v['max-resident-chunks'], 0, 1);
+  const engine = v.engine ?? 'wasm-kernels';
+  if (engine !== 'wasm-kernels' && engine !== 'ort') throw new TinyLlamaError('E_ARGUMENT', `--engine must be wasm-kernels or ort, got '${engine}'`);
   const r = await runBrowserBench({
+    engine,
     modelDir: dir,
     promptTokens,
     genTokens,
@@ -49,6 +53,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
   const result = {
     model: dir,
     backend: 'chromium',
+    engine,
     browser: r.browser,
     env: r.env,
     threads: threads ?? null,

@@ -6,9 +6,9 @@ import { progressPrinter, type CliIO } from '../io.js';
 import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
-export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
+export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|concat]
-                [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--json]
+                [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
@@ -16,10 +16,14 @@ the decode speed is also measured after an N-token prompt. --json prints one obj
 loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings. DIR may be a chunked bundle
 (directory or http(s) base URL); --max-resident-chunks / --memory-limit then stream its layer chunks.
 
+Backends: node = onnxruntime-node (native); wasm-kernels = the framework's own WebAssembly kernels
+(@tinyllama/backend-wasm, SIMD128 in Node 20: run node with --experimental-wasm-relaxed-simd for
+relaxed SIMD); wasm = onnxruntime-web in Node.
+
 --backend chromium runs the web demo (packages/web/dist/app, built when missing or stale) in
-headless /usr/bin/chromium (--browser PATH) on onnxruntime-web with a local DIR (model directory or
-bundle) served from 127.0.0.1; --threads and --max-resident-chunks apply, peakMemoryMB is the
-browser's process tree (PSS).
+headless /usr/bin/chromium (--browser PATH) with a local DIR (model directory or bundle) served from
+127.0.0.1, on our wasm kernels (--engine wasm-kernels, default) or onnxruntime-web (--engine ort);
+--threads and --max-resident-chunks apply, peakMemoryMB is the browser's process tree (PSS).
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */

@@ -1,0 +1,87 @@
+// Causal grouped-query attention over a KV cache, WebAssembly SIMD128 (com.microsoft.GroupQueryAttention
+// after rotary, batch 1). One call handles heads [h0, h1), so threads split the heads.
+//
+//   q      [S, H, D]     new queries (rotary applied)
+//   k, v   [Hkv, T, D]   keys / values of the whole context (past then new), un-repeated KV heads
+//   out    [S, H, D]
+// Query s sits at position pastLen + s and sees keys 0 .. pastLen + s; head h reads KV head
+// h / (H / Hkv). Softmax in float32 with the maximum subtracted.
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+// e^x for x <= 0 (softmax arguments after the maximum is subtracted): 2^n * p(r) with
+// x = n ln2 + r, |r| <= ln2 / 2, p a degree-6 Taylor polynomial (relative error < 2e-7).
+static inline float exp_nonpos(float x) {
+  if (x < -87.f) return 0.f;
+  const float n = __builtin_floorf(x * 1.44269504f + 0.5f);
+  const float r = x - n * 0.693145752f - n * 1.42860677e-6f;
+  float p = 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  union {
+    uint32_t i;
+    float f;
+  } u;
+  u.i = (uint32_t)((int32_t)n + 127) << 23;
+  return p * u.f;
+}
+
+static inline float dot(const float *a, const float *b, int D) {
+  v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = acc0;
+  int d = 0;
+  for (; d + 8 <= D; d += 8) {
+    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(a + d), wasm_v128_load(b + d)));
+    acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_v128_load(a + d + 4), wasm_v128_load(b + d + 4)));
+  }
+  acc0 = wasm_f32x4_add(acc0, acc1);
+  float s = wasm_f32x4_extract_lane(acc0, 0) + wasm_f32x4_extract_lane(acc0, 1) + wasm_f32x4_extract_lane(acc0, 2) +
+            wasm_f32x4_extract_lane(acc0, 3);
+  for (; d < D; d++) s += a[d] * b[d];
+  return s;
+}
+
+// scores: scratch of T floats for this call.
+EXPORT(attention_heads)
+void attention_heads(const float *q, const float *k, const float *v, float *out, float *scores, int S, int T,
+                     int pastLen, int H, int Hkv, int D, float scale, int h0, int h1) {
+  const int group = H / Hkv;
+  for (int h = h0; h < h1; h++) {
+    const int kvh = h / group;
+    const float *kh = k + (long)kvh * T * D;
+    const float *vh = v + (long)kvh * T * D;
+    for (int s = 0; s < S; s++) {
+      const float *qs = q + ((long)s * H + h) * D;
+      float *os = out + ((long)s * H + h) * D;
+      int n = pastLen + s + 1;
+      if (n > T) n = T;
+      float max = -3.4e38f;
+      for (int j = 0; j < n; j++) {
+        const float sc = dot(qs, kh + (long)j * D, D) * scale;
+        scores[j] = sc;
+        max = sc > max ? sc : max;
+      }
+      float sum = 0.f;
+      for (int j = 0; j < n; j++) {
+        const float e = exp_nonpos(scores[j] - max);
+        scores[j] = e;
+        sum += e;
+      }
+      const float inv = 1.f / sum;
+      for (int d = 0; d < D; d++) os[d] = 0.f;
+      for (int j = 0; j < n; j++) {
+        const v128_t p = wasm_f32x4_splat(scores[j] * inv);
+        const float *vj = vh + (long)j * D;
+        int d = 0;
+        for (; d + 4 <= D; d += 4) wasm_v128_store(os + d, wasm_f32x4_add(wasm_v128_load(os + d), wasm_f32x4_mul(p, wasm_v128_load(vj + d))));
+        for (; d < D; d++) os[d] += scores[j] * inv * vj[d];
+      }
+    }
+  }
+}

@@ -1,0 +1,352 @@
+// Block-quantised matrix multiplication for com.microsoft.MatMulNBits, WebAssembly SIMD128.
+//
+// y[m, n] = sum_k a[m, k] * w[n, k], where w[n, k] = (q[n, k] - zp[n, blk]) * scale[n, blk] and
+// blk = k / B (B = block size). Weights keep onnxruntime's MatMulNBits layout:
+//   q      [N, kBlocks, B * bits / 8]  4-bit: byte j of a block holds elements 2j (low nibble), 2j+1 (high)
+//   scale  [N, kBlocks]                float32
+//   zp     [N, ceil(kBlocks / 2)]      4-bit packed, low nibble first (NULL: 8)
+//          [N, kBlocks]                8-bit (NULL: 128)
+// Activations are quantised per block to int8 first (onnxruntime's accuracy level 4):
+//   a[m, k] ~= aq[m, k] * ascale[m, blk],  asum[m, blk] = sum of aq over the block,
+// so that one block contributes  ascale * scale * (dot(aq, q) - zp * asum)  and the inner loop is an
+// integer dot product. For 4-bit weights each 32-element group of aq is stored de-interleaved (16 even
+// elements, then 16 odd ones) to line up with the low and high nibbles of 16 packed bytes.
+//
+// Built twice (see scripts/build-wasm.mjs): plain SIMD128, and with relaxed SIMD (RELAXED) where the
+// 4-bit inner product is i32x4.relaxed_dot_i8x16_i7x16_add (the nibbles are 0..15, inside i7).
+// Every function is a leaf without stack use, so several instances can share one memory (threads).
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+#ifdef RELAXED
+typedef signed char i8x16_t __attribute__((vector_size(16)));
+typedef int i32x4_t __attribute__((vector_size(16)));
+// i32x4.relaxed_dot_i8x16_i7x16_add_s (clang 16 has the builtin but not the wasm_simd128.h wrapper)
+static inline v128_t relaxed_dot_add(v128_t a, v128_t b7, v128_t acc) {
+  return (v128_t)__builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4((i8x16_t)a, (i8x16_t)b7, (i32x4_t)acc);
+}
+#endif
+
+static inline float absf(float x) { return x < 0 ? -x : x; }
+
+static inline float hsum_f32x4(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+// Quantises rows of activations to int8, per block of B (the last block zero-padded past K).
+//   a      [M, K] float32
+//   aq     [M, kBlocks * B] int8 (de-interleaved per 32 when `interleave4` and B % 32 == 0)
+//   ascale [M, kBlocks], asum [M, kBlocks]
+EXPORT(q8_quantize_rows)
+void q8_quantize_rows(const float *a, int M, int K, int B, int kBlocks, int interleave4, int8_t *aq, float *ascale,
+                      int32_t *asum) {
+  const int deint = interleave4 && (B % 32) == 0;
+  for (int m = 0; m < M; m++) {
+    const float *row = a + (long)m * K;
+    int8_t *qrow = aq + (long)m * kBlocks * B;
+    for (int b = 0; b < kBlocks; b++) {
+      const int k0 = b * B;
+      const int len = K - k0 < B ? K - k0 : B;
+      float amax = 0.f;
+      for (int i = 0; i < len; i++) {
+        float v = absf(row[k0 + i]);
+        amax = v > amax ? v : amax;
+      }
+      const float scale = amax / 127.f;
+      const float inv = amax > 0.f ? 127.f / amax : 0.f;
+      int8_t *dst = qrow + k0;
+      int32_t sum = 0;
+      for (int i = 0; i < B; i++) {
+        int q = 0;
+        if (i < len) {
+          float x = row[k0 + i] * inv;
+          q = (int)(x < 0 ? x - 0.5f : x + 0.5f);  // round half away from zero
+          q = q > 127 ? 127 : (q < -127 ? -127 : q);
+        }
+        sum += q;
+        // de-interleave: within each 32 group, even elements first, then odd ones
+        const int pos = deint ? (i & ~31) + ((i & 31) >> 1) + ((i & 1) << 4) : i;
+        dst[pos] = (int8_t)q;
+      }
+      ascale[m * kBlocks + b] = scale;
+      asum[m * kBlocks + b] = sum;
+    }
+  }
+}
+
+// dot(aq, q) over one 4-bit block, B % 32 == 0: `a` de-interleaved, `w` B/2 packed bytes.
+static inline v128_t dot_q4_block(const int8_t *a, const uint8_t *w, int B, v128_t acc) {
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  for (int g = 0; g < B; g += 32) {
+    const v128_t packed = wasm_v128_load(w + g / 2);
+    const v128_t lo = wasm_v128_and(packed, mask);             // elements 0, 2, ..., 30 of the group
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(packed, 4), mask);  // elements 1, 3, ..., 31
+    const v128_t ae = wasm_v128_load(a + g);                   // activations 0, 2, ..., 30
+    const v128_t ao = wasm_v128_load(a + g + 16);              // activations 1, 3, ..., 31
+#ifdef RELAXED
+    acc = relaxed_dot_add(ae, lo, acc);
+    acc = relaxed_dot_add(ao, hi, acc);
+#else
+    // |product| <= 127 * 15, four summed per i16 lane: fits
+    const v128_t s = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(ae, lo), wasm_i16x8_extmul_high_i8x16(ae, lo)),
+                                    wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(ao, hi), wasm_i16x8_extmul_high_i8x16(ao, hi)));
+    acc = wasm_i32x4_add(acc, wasm_i32x4_extadd_pairwise_i16x8(s));
+#endif
+  }
+  return acc;
+}
+
+// dot(aq, q - 128) over one 8-bit block, B % 16 == 0.
+static inline v128_t dot_q8_block(const int8_t *a, const uint8_t *w, int B, v128_t acc) {
+  const v128_t bias = wasm_i8x16_splat((int8_t)0x80);
+  for (int g = 0; g < B; g += 16) {
+    const v128_t ws = wasm_v128_xor(wasm_v128_load(w + g), bias);  // q - 128 as int8
+    const v128_t av = wasm_v128_load(a + g);
+    const v128_t s = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(av, ws), wasm_i16x8_extmul_high_i8x16(av, ws));
+    acc = wasm_i32x4_add(acc, wasm_i32x4_extadd_pairwise_i16x8(s));
+  }
+  return acc;
+}
+
+static inline int zero_point(const uint8_t *zp, int bits, int n, int kBlocks, int b) {
+  if (!zp) return bits == 4 ? 8 : 128;
+  if (bits == 8) return zp[n * kBlocks + b];
+  const uint8_t byte = zp[n * ((kBlocks + 1) / 2) + b / 2];
+  return (b & 1) ? byte >> 4 : byte & 0x0f;
+}
+
+// Scalar block dot product (any B): reference path for block sizes the SIMD loops do not take.
+static int32_t dot_block_scalar(const int8_t *a, const uint8_t *w, int B, int bits, int deint) {
+  int32_t s = 0;
+  for (int i = 0; i < B; i++) {
+    int q;
+    if (bits == 4) {
+      const uint8_t byte = w[i >> 1];
+      q = (i & 1) ? byte >> 4 : byte & 0x0f;
+    } else {
+      q = w[i] - 128;
+    }
+    const int pos = deint ? (i & ~31) + ((i & 31) >> 1) + ((i & 1) << 4) : i;
+    s += a[pos] * q;
+  }
+  return s;
+}
+
+#ifdef RELAXED
+#define DOT4(acc, a, w7) acc = relaxed_dot_add(a, w7, acc)
+#else
+// |product| <= 127 * 15, two summed per i16 lane: fits
+#define DOT4(acc, a, w7)                                                                                      \
+  acc = wasm_i32x4_add(acc, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(a, w7), \
+                                                                            wasm_i16x8_extmul_high_i8x16(a, w7))))
+#endif
+
+// Four output columns of one activation row, 4-bit weights, B % 32 == 0, on a tile of four weight rows
+// stored block-interleaved (see repack_q4_tiles): the kernel reads one sequential stream, which the
+// hardware prefetcher follows (four interleaved 1 KB row streams per page were not prefetched well).
+// Four columns share each activation load and give four independent dependency chains.
+static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *wt,
+                    const float *st, const uint8_t *zp, int n, float *out) {
+  const int blob = B / 2;
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  v128_t f0 = wasm_f32x4_splat(0.f), f1 = f0, f2 = f0, f3 = f0;
+  float c0 = 0.f, c1 = 0.f, c2 = 0.f, c3 = 0.f;
+  for (int b = 0; b < kBlocks; b++) {
+    v128_t i0 = wasm_i32x4_splat(0), i1 = i0, i2 = i0, i3 = i0;
+    const int8_t *ab = arow + (long)b * B;
+    const uint8_t *w0 = wt + (long)b * 4 * blob, *w1 = w0 + blob, *w2 = w1 + blob, *w3 = w2 + blob;
+    for (int g = 0; g < B; g += 32) {
+      const v128_t ae = wasm_v128_load(ab + g);
+      const v128_t ao = wasm_v128_load(ab + g + 16);
+      v128_t p;
+      p = wasm_v128_load(w0 + g / 2);
+      DOT4(i0, ae, wasm_v128_and(p, mask));
+      DOT4(i0, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+      p = wasm_v128_load(w1 + g / 2);
+      DOT4(i1, ae, wasm_v128_and(p, mask));
+      DOT4(i1, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+      p = wasm_v128_load(w2 + g / 2);
+      DOT4(i2, ae, wasm_v128_and(p, mask));
+      DOT4(i2, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+      p = wasm_v128_load(w3 + g / 2);
+      DOT4(i3, ae, wasm_v128_and(p, mask));
+      DOT4(i3, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+    }
+    const float a = as[b];
+    const float *sb = st + (long)b * 4;
+    const float t0 = sb[0] * a, t1 = sb[1] * a, t2 = sb[2] * a, t3 = sb[3] * a;
+    f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i0), wasm_f32x4_splat(t0)));
+    f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i1), wasm_f32x4_splat(t1)));
+    f2 = wasm_f32x4_add(f2, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i2), wasm_f32x4_splat(t2)));
+    f3 = wasm_f32x4_add(f3, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i3), wasm_f32x4_splat(t3)));
+    const float sa = (float)am[b];
+    if (zp) {
+      c0 += t0 * sa * (float)zero_point(zp, 4, n, kBlocks, b);
+      c1 += t1 * sa * (float)zero_point(zp, 4, n + 1, kBlocks, b);
+      c2 += t2 * sa * (float)zero_point(zp, 4, n + 2, kBlocks, b);
+      c3 += t3 * sa * (float)zero_point(zp, 4, n + 3, kBlocks, b);
+    } else {
+      c0 += t0 * sa * 8.f;
+      c1 += t1 * sa * 8.f;
+      c2 += t2 * sa * 8.f;
+      c3 += t3 * sa * 8.f;
+    }
+  }
+  out[0] = hsum_f32x4(f0) - c0;
+  out[1] = hsum_f32x4(f1) - c1;
+  out[2] = hsum_f32x4(f2) - c2;
+  out[3] = hsum_f32x4(f3) - c3;
+}
+
+// Two activation rows against one tile of four weight rows (prompt processing): each unpacked weight
+// vector feeds two rows, halving the unpacking work per multiply-add. Symmetric weights only (zp 8).
+static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as0, const float *as1, const int32_t *am0,
+                       const int32_t *am1, int kBlocks, int B, const uint8_t *wt, const float *st, float *out0,
+                       float *out1) {
+  const int blob = B / 2;
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  v128_t f00 = wasm_f32x4_splat(0.f), f01 = f00, f02 = f00, f03 = f00;
+  v128_t f10 = f00, f11 = f00, f12 = f00, f13 = f00;
+  v128_t c0 = f00, c1 = f00;  // lanes: zero-point corrections of columns 0..3 for rows 0 and 1
+  for (int b = 0; b < kBlocks; b++) {
+    v128_t i00 = wasm_i32x4_splat(0), i01 = i00, i02 = i00, i03 = i00;
+    v128_t i10 = i00, i11 = i00, i12 = i00, i13 = i00;
+    const int8_t *ab0 = a0row + (long)b * B;
+    const int8_t *ab1 = a1row + (long)b * B;
+    const uint8_t *w0 = wt + (long)b * 4 * blob;
+    for (int g = 0; g < B; g += 32) {
+      const v128_t ae0 = wasm_v128_load(ab0 + g), ao0 = wasm_v128_load(ab0 + g + 16);
+      const v128_t ae1 = wasm_v128_load(ab1 + g), ao1 = wasm_v128_load(ab1 + g + 16);
+      v128_t p, lo, hi;
+#define COL(j, ia, ib)                                            \
+  p = wasm_v128_load(w0 + (j) * blob + g / 2);                    \
+  lo = wasm_v128_and(p, mask);                                    \
+  hi = wasm_v128_and(wasm_u16x8_shr(p, 4), mask);                 \
+  DOT4(ia, ae0, lo);                                              \
+  DOT4(ia, ao0, hi);                                              \
+  DOT4(ib, ae1, lo);                                              \
+  DOT4(ib, ao1, hi);
+      COL(0, i00, i10)
+      COL(1, i01, i11)
+      COL(2, i02, i12)
+      COL(3, i03, i13)
+#undef COL
+    }
+    const v128_t sw = wasm_v128_load(st + (long)b * 4);  // scales of columns 0..3
+    const v128_t t0 = wasm_f32x4_mul(sw, wasm_f32x4_splat(as0[b]));
+    const v128_t t1 = wasm_f32x4_mul(sw, wasm_f32x4_splat(as1[b]));
+    f00 = wasm_f32x4_add(f00, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i00), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 0))));
+    f01 = wasm_f32x4_add(f01, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i01), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 1))));
+    f02 = wasm_f32x4_add(f02, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i02), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 2))));
+    f03 = wasm_f32x4_add(f03, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i03), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 3))));
+    f10 = wasm_f32x4_add(f10, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i10), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 0))));
+    f11 = wasm_f32x4_add(f11, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i11), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 1))));
+    f12 = wasm_f32x4_add(f12, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i12), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 2))));
+    f13 = wasm_f32x4_add(f13, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i13), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 3))));
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(t0, wasm_f32x4_splat(8.f * (float)am0[b])));
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(t1, wasm_f32x4_splat(8.f * (float)am1[b])));
+  }
+  out0[0] = hsum_f32x4(f00) - wasm_f32x4_extract_lane(c0, 0);
+  out0[1] = hsum_f32x4(f01) - wasm_f32x4_extract_lane(c0, 1);
+  out0[2] = hsum_f32x4(f02) - wasm_f32x4_extract_lane(c0, 2);
+  out0[3] = hsum_f32x4(f03) - wasm_f32x4_extract_lane(c0, 3);
+  out1[0] = hsum_f32x4(f10) - wasm_f32x4_extract_lane(c1, 0);
+  out1[1] = hsum_f32x4(f11) - wasm_f32x4_extract_lane(c1, 1);
+  out1[2] = hsum_f32x4(f12) - wasm_f32x4_extract_lane(c1, 2);
+  out1[3] = hsum_f32x4(f13) - wasm_f32x4_extract_lane(c1, 3);
+}
+
+// True when matmul_nbits expects the tiled layout of repack_q4_tiles.
+static inline int tiled(int bits, int B) { return bits == 4 && (B % 32) == 0; }
+
+// Reorders 4-bit weights and their scales into tiles of four rows, block-interleaved:
+//   q [N, kBlocks, blob] -> [N / 4][kBlocks][4][blob] then the N % 4 last rows unchanged
+//   scale [N, kBlocks]   -> [N / 4][kBlocks][4]       then the N % 4 last rows unchanged
+// (a last row keeps its original offset, so the tail loop indexes both layouts the same way).
+EXPORT(repack_q4_tiles)
+void repack_q4_tiles(const uint8_t *q, const float *scale, uint8_t *qt, float *st, int N, int kBlocks, int blob) {
+  const int tiles = N / 4;
+  const long rowBytes = (long)kBlocks * blob;
+  for (int t = 0; t < tiles; t++) {
+    for (int r = 0; r < 4; r++) {
+      const uint8_t *src = q + (long)(4 * t + r) * rowBytes;
+      const float *ss = scale + (long)(4 * t + r) * kBlocks;
+      for (int b = 0; b < kBlocks; b++) {
+        uint8_t *dst = qt + (long)t * 4 * rowBytes + ((long)b * 4 + r) * blob;
+        for (int i = 0; i < blob; i++) dst[i] = src[(long)b * blob + i];
+        st[(long)t * 4 * kBlocks + b * 4 + r] = ss[b];
+      }
+    }
+  }
+  for (long i = (long)tiles * 4 * rowBytes; i < (long)N * rowBytes; i++) qt[i] = q[i];
+  for (long i = (long)tiles * 4 * kBlocks; i < (long)N * kBlocks; i++) st[i] = scale[i];
+}
+
+// y[m, n] for n in [n0, n1), all M rows. y is [M, N] (row stride N); bias (may be NULL) is [N].
+// Loop order n -> m -> blocks: the weight rows (kBlocks * B * bits / 8 bytes each, 1 KB for K = 2048 at
+// 4 bits) stay in L1 while every activation row passes over them.
+EXPORT(matmul_nbits)
+void matmul_nbits(const int8_t *aq, const float *ascale, const int32_t *asum, int M, int kBlocks, int B, int bits,
+                  const uint8_t *q, const float *scale, const uint8_t *zp, const float *bias, float *y, int N, int n0,
+                  int n1) {
+  const int blob = B * bits / 8;
+  const int simd = bits == 4 ? (B % 32) == 0 : (B % 16) == 0;
+  const int Kp = kBlocks * B;
+  int n = n0;
+  if (tiled(bits, B)) {
+    float out[4], out1[4];
+    for (; n + 4 <= n1; n += 4) {  // n0 is a multiple of 4
+      const uint8_t *wt = q + (long)n * kBlocks * blob;
+      const float *st = scale + (long)n * kBlocks;
+      int m = 0;
+      if (!zp) {
+        for (; m + 2 <= M; m += 2) {
+          q4_tile_r2(aq + (long)m * Kp, aq + (long)(m + 1) * Kp, ascale + (long)m * kBlocks, ascale + (long)(m + 1) * kBlocks,
+                     asum + (long)m * kBlocks, asum + (long)(m + 1) * kBlocks, kBlocks, B, wt, st, out, out1);
+          float *y0 = y + (long)m * N + n, *y1 = y0 + N;
+          for (int j = 0; j < 4; j++) {
+            y0[j] = out[j] + (bias ? bias[n + j] : 0.f);
+            y1[j] = out1[j] + (bias ? bias[n + j] : 0.f);
+          }
+        }
+      }
+      for (; m < M; m++) {
+        q4_tile(aq + (long)m * Kp, ascale + (long)m * kBlocks, asum + (long)m * kBlocks, kBlocks, B,
+                q + (long)n * kBlocks * blob, scale + (long)n * kBlocks, zp, n, out);
+        float *yr = y + (long)m * N + n;
+        for (int j = 0; j < 4; j++) yr[j] = out[j] + (bias ? bias[n + j] : 0.f);
+      }
+    }
+  }
+  for (; n < n1; n++) {
+    const uint8_t *wrow = q + (long)n * kBlocks * blob;
+    const float *srow = scale + (long)n * kBlocks;
+    const float b0 = bias ? bias[n] : 0.f;
+    for (int m = 0; m < M; m++) {
+      const int8_t *arow = aq + (long)m * Kp;
+      const float *as = ascale + (long)m * kBlocks;
+      const int32_t *am = asum + (long)m * kBlocks;
+      v128_t accf = wasm_f32x4_splat(0.f);
+      float corr = 0.f;
+      for (int b = 0; b < kBlocks; b++) {
+        const uint8_t *wb = wrow + (long)b * blob;
+        const int8_t *ab = arow + (long)b * B;
+        const float s = srow[b] * as[b];
+        // the dot uses q (4-bit) or q - 128 (8-bit): subtract zp (4-bit) or zp - 128 (8-bit) times sum(aq)
+        const int zc = bits == 4 ? zero_point(zp, 4, n, kBlocks, b) : zero_point(zp, 8, n, kBlocks, b) - 128;
+        if (simd) {
+          const v128_t d = bits == 4 ? dot_q4_block(ab, wb, B, wasm_i32x4_splat(0)) : dot_q8_block(ab, wb, B, wasm_i32x4_splat(0));
+          accf = wasm_f32x4_add(accf, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(d), wasm_f32x4_splat(s)));
+        } else {
+          corr -= s * (float)dot_block_scalar(ab, wb, B, bits, 0);
+        }
+        if (zc != 0) corr += s * (float)zc * (float)am[b];
+      }
+      y[(long)m * N + n] = hsum_f32x4(accf) - corr + b0;
+    }
+  }
+}

@@ -1,0 +1,274 @@
+import { TinyLlamaError, numel, shapeToString, type AttrValue, type HostTensor } from '@tinyllama/core';
+import { EXTERNAL_LENGTH_TO_END, tensorFromPayload, type DecodedModel, type NodeDef, type TensorDef } from '@tinyllama/onnx';
+import { wasmGroupQueryAttention } from './gqa.js';
+import type { NBitsWeight, WasmKernels } from './kernels.js';
+import { REFERENCE_KERNELS } from './ops/index.js';
+import { opKey, type OpKernel } from './ops/types.js';
+
+/** Reads the bytes of an external-data payload (`location` relative to the model). */
+export type ExternalDataReader = (location: string, offset: number, length: number) => Promise<Uint8Array>;
+
+/** One step of the plan: a kernel over value slots. */
+interface Step {
+  readonly node: NodeDef;
+  readonly run: (inputs: readonly (HostTensor | undefined)[]) => HostTensor[];
+  /** Value slot of each input (-1: omitted). */
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** Slots whose last use is this step (freed after it). */
+  readonly release: readonly number[];
+}
+
+/** Statistics of a loaded graph. */
+export interface GraphStats {
+  readonly nodes: number;
+  /** MatMulNBits nodes running on the wasm kernels. */
+  readonly wasmMatmuls: number;
+  /** Bytes of weights held in the kernels' linear memory. */
+  readonly wasmWeightBytes: number;
+  /** Bytes of other initializers held as JS tensors. */
+  readonly jsWeightBytes: number;
+}
+
+const MATMUL_NBITS = opKey('com.microsoft', 'MatMulNBits');
+const GQA = opKey('com.microsoft', 'GroupQueryAttention');
+
+function intAttr(node: NodeDef, name: string, fallback?: number): number {
+  const a: AttrValue | undefined = node.attrs[name];
+  if (a === undefined) {
+    if (fallback === undefined) throw new TinyLlamaError('E_CORRUPT', `node '${node.name}' (${node.opType}): attribute '${name}' is missing`);
+    return fallback;
+  }
+  if (a.type !== 'int') throw new TinyLlamaError('E_CORRUPT', `node '${node.name}' (${node.opType}): attribute '${name}' is not an int`);
+  return a.value;
+}
+
+/**
+ * Runs a decoded ONNX graph: nodes in order over a table of values, each op by its reference
+ * TypeScript kernel, except block-quantised matmuls with constant weights (`MatMulNBits`,
+ * accuracy level 4: int8 activations, like onnxruntime) whose weights are uploaded once to the wasm
+ * kernels' memory and run there on all threads, and GroupQueryAttention whose attention runs there
+ * too (batch 1 without padding; other cases use the reference kernel). Values are dropped after
+ * their last use.
+ */
+export class GraphExecutor {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly stats: GraphStats;
+  readonly #steps: readonly Step[];
+  readonly #slots: number;
+  readonly #constants: ReadonlyMap<number, HostTensor>;
+  readonly #inputSlots: ReadonlyMap<string, number>;
+  readonly #outputSlots: readonly number[];
+  readonly #weights: NBitsWeight[];
+  readonly #kernels: WasmKernels;
+  #released = false;
+  /** When set, milliseconds spent per operator type are added here (see {@link GraphExecutor.profile}). */
+  profile: Map<string, number> | undefined;
+
+  private constructor(init: {
+    inputNames: string[];
+    outputNames: string[];
+    steps: Step[];
+    slots: number;
+    constants: Map<number, HostTensor>;
+    inputSlots: Map<string, number>;
+    outputSlots: number[];
+    weights: NBitsWeight[];
+    kernels: WasmKernels;
+    stats: GraphStats;
+  }) {
+    this.inputNames = init.inputNames;
+    this.outputNames = init.outputNames;
+    this.#steps = init.steps;
+    this.#slots = init.slots;
+    this.#constants = init.constants;
+    this.#inputSlots = init.inputSlots;
+    this.#outputSlots = init.outputSlots;
+    this.#weights = init.weights;
+    this.#kernels = init.kernels;
+    this.stats = init.stats;
+  }
+
+  /**
+   * Prepares a graph: checks every op has a kernel, loads initializers (external ones through
+   * `readExternal`), uploads quantised matmul weights to the kernels.
+   */
+  static async load(model: DecodedModel, readExternal: ExternalDataReader, kernels: WasmKernels): Promise<GraphExecutor> {
+    const missing = [...new Set(model.nodes.map((n) => opKey(n.domain, n.opType)).filter((k) => !REFERENCE_KERNELS[k]))];
+    if (missing.length > 0) throw new TinyLlamaError('E_UNSUPPORTED', `wasm-kernels backend: unsupported operators ${missing.join(', ')}`);
+
+    const slotOf = new Map<string, number>();
+    const slot = (name: string): number => {
+      let s = slotOf.get(name);
+      if (s === undefined) {
+        s = slotOf.size;
+        slotOf.set(name, s);
+      }
+      return s;
+    };
+    const initializers = new Map<string, TensorDef>(model.initializers.map((t) => [t.name, t]));
+    const uses = new Map<string, number>();
+    for (const n of model.nodes) for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
+
+    const loadTensor = async (def: TensorDef): Promise<HostTensor> => {
+      const p = def.payload;
+      if (p.kind === 'inline') return tensorFromPayload(def, p.bytes);
+      const length = p.length === EXTERNAL_LENGTH_TO_END ? -1 : p.length;
+      return tensorFromPayload(def, await readExternal(p.location, p.offset, length));
+    };
+
+    const weights: NBitsWeight[] = [];
+    const constants = new Map<number, HostTensor>();
+    const onlyForWasm = new Set<string>();
+    const steps: Step[] = [];
+    let jsWeightBytes = 0;
+    try {
+      // quantised matmuls whose weights are initializers go to the wasm kernels
+      const wasmNodes = new Map<NodeDef, NBitsWeight>();
+      for (const n of model.nodes) {
+        if (opKey(n.domain, n.opType) !== MATMUL_NBITS || intAttr(n, 'accuracy_level', 0) !== 4) continue;
+        const [, bName, sName, zName, gName, biasName] = n.inputs;
+        const constant = (name: string | undefined) => !name || initializers.has(name);
+        if (!bName || !sName || gName || !constant(bName) || !constant(sName) || !constant(zName) || !constant(biasName)) continue;
+        const zDef = zName ? initializers.get(zName) : undefined;
+        if (zDef && zDef.dtype !== 'uint8') continue; // float zero points: reference kernel
+        const q = await loadTensor(initializers.get(bName)!);
+        const s = await loadTensor(initializers.get(sName)!);
+        const z = zDef ? await loadTensor(zDef) : undefined;
+        const bias = biasName ? await loadTensor(initializers.get(biasName)!) : undefined;
+        if (q.dtype !== 'uint8' || s.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) continue;
+        const w = kernels.uploadNBits(
+          {
+            K: intAttr(n, 'K'),
+            N: intAttr(n, 'N'),
+            bits: intAttr(n, 'bits', 4),
+            blockSize: intAttr(n, 'block_size'),
+            q: q.data as Uint8Array,
+            scales: s.data as Float32Array,
+            zeroPoints: z?.data as Uint8Array | undefined,
+            bias: bias?.data as Float32Array | undefined,
+          },
+          n.name || n.outputs[0] || 'MatMulNBits',
+        );
+        weights.push(w);
+        wasmNodes.set(n, w);
+        for (const name of [bName, sName, zName, biasName]) if (name && uses.get(name) === 1) onlyForWasm.add(name);
+      }
+
+      for (const name of model.inputs.map((i) => i.name)) slot(name);
+      for (const def of model.initializers) {
+        if (onlyForWasm.has(def.name) || !uses.has(def.name)) continue;
+        const t = await loadTensor(def);
+        jsWeightBytes += t.data.byteLength;
+        constants.set(slot(def.name), t);
+      }
+
+      for (const node of model.nodes) {
+        const w = wasmNodes.get(node);
+        const kernel: OpKernel = REFERENCE_KERNELS[opKey(node.domain, node.opType)]!;
+        const key = opKey(node.domain, node.opType);
+        const run = w
+          ? wasmMatmul(kernels, w, node)
+          : key === GQA
+            ? wasmGroupQueryAttention(kernels, node, kernel)
+            : (inputs: readonly (HostTensor | undefined)[]) => kernel(inputs, node.attrs);
+        const inputs = node.inputs.map((i, k) => (!i || (w && k > 0) ? -1 : slot(i)));
+        steps.push({ node, run, inputs, outputs: node.outputs.map((o) => (o ? slot(o) : -1)), release: [] });
+      }
+    } catch (e) {
+      for (const w of weights) kernels.releaseNBits(w);
+      throw e;
+    }
+
+    const outputNames = model.outputs.map((o) => o.name);
+    const outputSlots = outputNames.map((o) => {
+      const s = slotOf.get(o);
+      if (s === undefined) throw new TinyLlamaError('E_CORRUPT', `graph output '${o}' is produced by no node`);
+      return s;
+    });
+    // free each intermediate after its last use
+    const keep = new Set([...outputSlots, ...constants.keys()]);
+    const last = new Map<number, number>();
+    steps.forEach((st, i) => {
+      for (const s of st.inputs) if (s >= 0) last.set(s, i);
+      for (const s of st.outputs) if (s >= 0 && !last.has(s)) last.set(s, i);
+    });
+    const release: number[][] = steps.map(() => []);
+    for (const [s, i] of last) if (!keep.has(s)) release[i]!.push(s);
+    const finalSteps = steps.map((st, i) => ({ ...st, release: release[i]! }));
+
+    return new GraphExecutor({
+      inputNames: model.inputs.map((i) => i.name).filter((n) => !initializers.has(n)),
+      outputNames,
+      steps: finalSteps,
+      slots: slotOf.size,
+      constants,
+      inputSlots: new Map(model.inputs.map((i) => [i.name, slotOf.get(i.name)!])),
+      outputSlots,
+      weights,
+      kernels,
+      stats: {
+        nodes: steps.length,
+        wasmMatmuls: weights.length,
+        wasmWeightBytes: weights.reduce((a, w) => a + w.bytes, 0),
+        jsWeightBytes,
+      },
+    });
+  }
+
+  /** Runs the graph on `feeds` (every graph input), returning the graph outputs by name. */
+  run(feeds: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+    if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
+    const values: (HostTensor | undefined)[] = new Array(this.#slots);
+    for (const [s, t] of this.#constants) values[s] = t;
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new TinyLlamaError('E_ARGUMENT', `missing input '${name}'`);
+      if (t.data.length !== numel(t.dims)) throw new TinyLlamaError('E_SHAPE', `input '${name}': ${t.data.length} values for shape ${shapeToString(t.dims)}`);
+      values[this.#inputSlots.get(name)!] = t;
+    }
+    for (const st of this.#steps) {
+      const inputs = st.inputs.map((s) => (s < 0 ? undefined : values[s]));
+      let outs: HostTensor[];
+      const t0 = this.profile ? performance.now() : 0;
+      try {
+        outs = st.run(inputs);
+      } catch (e) {
+        const n = st.node;
+        if (e instanceof TinyLlamaError) throw new TinyLlamaError(e.code, `node '${n.name}' (${n.opType}): ${e.message}`, { cause: e });
+        throw new TinyLlamaError('E_BACKEND', `node '${n.name}' (${n.opType}) failed: ${(e as Error).message}`, { cause: e });
+      }
+      if (this.profile) this.profile.set(st.node.opType, (this.profile.get(st.node.opType) ?? 0) + performance.now() - t0);
+      st.outputs.forEach((s, k) => {
+        if (s >= 0) values[s] = outs[k];
+      });
+      for (const s of st.release) values[s] = undefined;
+    }
+    const out: Record<string, HostTensor> = {};
+    this.outputNames.forEach((name, k) => {
+      out[name] = values[this.#outputSlots[k]!]!;
+    });
+    return out;
+  }
+
+  /** Frees the uploaded weights. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    for (const w of this.#weights) this.#kernels.releaseNBits(w);
+  }
+}
+
+/** A MatMulNBits step on the wasm kernels: `A [..., K] -> [..., N]`. */
+function wasmMatmul(kernels: WasmKernels, w: NBitsWeight, node: NodeDef) {
+  return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
+    const a = inputs[0];
+    if (!a || a.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `MatMulNBits '${node.name}': input A must be float32`);
+    const K = a.dims[a.dims.length - 1];
+    if (K !== w.K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${node.name}': A ${shapeToString(a.dims)} does not end in K=${w.K}`);
+    const M = a.data.length / w.K;
+    const y = kernels.matmulNBits(a.data as Float32Array, M, w); // [M, N]
+    return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), w.N], data: y }];
+  };
+}

@@ -1,0 +1,119 @@
+import type { HostTensor } from '@tinyllama/core';
+import type { NodeDef } from '@tinyllama/onnx';
+import type { WasmKernels } from './kernels.js';
+import type { OpKernel } from './ops/types.js';
+
+function attrInt(node: NodeDef, name: string, fallback: number): number {
+  const a = node.attrs[name];
+  return a && a.type === 'int' ? a.value : fallback;
+}
+
+function attrFloat(node: NodeDef, name: string, fallback: number): number {
+  const a = node.attrs[name];
+  return a && a.type === 'float' ? a.value : fallback;
+}
+
+/**
+ * Rotary embedding in place, Hugging Face `rotate_half` layout: for each head, element `i < half`
+ * pairs with `i + half`. `x` is `[heads, D]` at `offset`; cos/sin caches are `[maxPos, half]`.
+ */
+function rotate(x: Float32Array, offset: number, heads: number, D: number, half: number, cos: Float32Array, sin: Float32Array, pos: number): void {
+  const c0 = pos * half;
+  for (let h = 0; h < heads; h++) {
+    const o = offset + h * D;
+    for (let i = 0; i < half; i++) {
+      const c = cos[c0 + i]!;
+      const s = sin[c0 + i]!;
+      const a = x[o + i]!;
+      const b = x[o + i + half]!;
+      x[o + i] = a * c - b * s;
+      x[o + i + half] = b * c + a * s;
+    }
+  }
+}
+
+/**
+ * `com.microsoft.GroupQueryAttention` with the attention itself on the wasm kernels, for the case the
+ * decoder runs: batch 1, no padding (`seqlens_k + 1 == total_sequence_length == past + new`), rotary
+ * with cos/sin caches or none, no softcap or local window. Anything else goes to `fallback` (the
+ * reference kernel). Present K/V are built here as `[1, Hkv, T, D]` (past rows, then the new ones).
+ */
+export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fallback: OpKernel): (inputs: readonly (HostTensor | undefined)[]) => HostTensor[] {
+  const H = attrInt(node, 'num_heads', 0);
+  const Hkv = attrInt(node, 'kv_num_heads', 0);
+  const doRotary = attrInt(node, 'do_rotary', 0) === 1;
+  const eligibleAttrs =
+    H > 0 && Hkv > 0 && H % Hkv === 0 && attrInt(node, 'rotary_interleaved', 0) === 0 && attrFloat(node, 'softcap', 0) === 0 && attrInt(node, 'local_window_size', -1) === -1 && attrInt(node, 'smooth_softmax', 0) === 0;
+  const slow = (inputs: readonly (HostTensor | undefined)[]) => fallback(inputs, node.attrs);
+  if (!eligibleAttrs || node.inputs.length > 9) return slow;
+
+  return (inputs) => {
+    const [q, k, v, pk, pv, seqlensT, totalT, cosT, sinT] = inputs;
+    if (!q || q.dtype !== 'float32' || q.dims.length !== 3 || q.dims[0] !== 1) return slow(inputs);
+    if (!seqlensT || !totalT || seqlensT.dtype !== 'int32' || totalT.dtype !== 'int32') return slow(inputs);
+    const S = q.dims[1]!;
+    const width = q.dims[2]!;
+    const packed = !k && !v;
+    const D = packed ? width / (H + 2 * Hkv) : width / H;
+    if (!Number.isInteger(D) || D % 4 !== 0) return slow(inputs);
+    const P = pk ? pk.dims[2]! : 0;
+    const T = (totalT.data as Int32Array)[0]!;
+    const seqlen = (seqlensT.data as Int32Array)[0]!;
+    if (seqlen + 1 !== T || P + S !== T) return slow(inputs);
+    if ((pk && (pk.dtype !== 'float32' || pk.dims[1] !== Hkv || pk.dims[3] !== D)) || (pv && (pv.dtype !== 'float32' || pv.dims[2] !== P))) return slow(inputs);
+    if (!packed && (!k || !v || k.dtype !== 'float32' || v.dtype !== 'float32')) return slow(inputs);
+    if (doRotary && (!cosT || !sinT || cosT.dtype !== 'float32' || cosT.dims[0]! < T)) return slow(inputs);
+
+    // new Q [S, H, D], K/V [S, Hkv, D]
+    const qd = q.data as Float32Array;
+    let qN: Float32Array;
+    let kN: Float32Array;
+    let vN: Float32Array;
+    if (packed) {
+      qN = new Float32Array(S * H * D);
+      kN = new Float32Array(S * Hkv * D);
+      vN = new Float32Array(S * Hkv * D);
+      const qw = H * D;
+      const kw = Hkv * D;
+      for (let s = 0; s < S; s++) {
+        const o = s * width;
+        qN.set(qd.subarray(o, o + qw), s * qw);
+        kN.set(qd.subarray(o + qw, o + qw + kw), s * kw);
+        vN.set(qd.subarray(o + qw + kw, o + width), s * kw);
+      }
+    } else {
+      qN = qd.slice();
+      kN = (k!.data as Float32Array).slice();
+      vN = v!.data as Float32Array;
+    }
+    if (doRotary) {
+      const cos = cosT!.data as Float32Array;
+      const sin = sinT!.data as Float32Array;
+      const half = cosT!.dims[1]!;
+      for (let s = 0; s < S; s++) {
+        rotate(qN, s * H * D, H, D, half, cos, sin, P + s);
+        rotate(kN, s * Hkv * D, Hkv, D, half, cos, sin, P + s);
+      }
+    }
+    // present [1, Hkv, T, D]: past rows then the new ones
+    const present = (past: HostTensor | undefined, fresh: Float32Array): Float32Array => {
+      const out = new Float32Array(Hkv * T * D);
+      const pd = past?.data as Float32Array | undefined;
+      for (let h = 0; h < Hkv; h++) {
+        const o = h * T * D;
+        if (pd && P > 0) out.set(pd.subarray(h * P * D, (h + 1) * P * D), o);
+        for (let s = 0; s < S; s++) out.set(fresh.subarray((s * Hkv + h) * D, (s * Hkv + h + 1) * D), o + (P + s) * D);
+      }
+      return out;
+    };
+    const presentK = present(pk, kN);
+    const presentV = present(pv, vN);
+    const scale = attrFloat(node, 'scale', 0) || 1 / Math.sqrt(D);
+    const out = kernels.attention(qN, presentK, presentV, { S, T, H, Hkv, D, pastLen: P, scale }); // [S, H, D]
+    return [
+      { dtype: 'float32', dims: [1, S, H * D], data: out },
+      { dtype: 'float32', dims: [1, Hkv, T, D], data: presentK },
+      { dtype: 'float32', dims: [1, Hkv, T, D], data: presentV },
+    ];
+  };
+}

@@ -1,0 +1,257 @@
+import { TinyLlamaError } from '@tinyllama/core';
+import { KERNELS_BASE64 } from './generated/kernels-wasm.js';
+import { LinearMemory } from './memory.js';
+import { ThreadPool } from './thread-pool.js';
+
+/** Exported C functions, in the order the thread pool refers to them by index. */
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads'] as const;
+const FN_MATMUL = 1;
+const FN_ATTENTION = 3;
+/** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
+const RESERVED = 2 * 65536;
+
+interface KernelExports {
+  q8_quantize_rows(a: number, M: number, K: number, B: number, kBlocks: number, interleave4: number, aq: number, ascale: number, asum: number): void;
+  attention_heads(q: number, k: number, v: number, out: number, scores: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, scale: number, h0: number, h1: number): void;
+  repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
+  matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
+}
+
+/** Options of {@link WasmKernels.create}. */
+export interface WasmKernelsOptions {
+  /** Threads including the caller's (default: hardware concurrency, at most 4; 1 without shared memory). */
+  readonly threads?: number;
+  /** Use relaxed SIMD when the engine has it (default true). */
+  readonly relaxedSimd?: boolean;
+}
+
+/** A MatMulNBits weight uploaded to the kernels' memory. */
+export interface NBitsWeight {
+  readonly K: number;
+  readonly N: number;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  readonly kBlocks: number;
+  /** Offsets in linear memory (0: absent). */
+  readonly q: number;
+  readonly scales: number;
+  readonly zeroPoints: number;
+  readonly bias: number;
+  readonly bytes: number;
+}
+
+/** A tiny module using one relaxed-SIMD instruction: validates only where relaxed SIMD is enabled. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 43, 1, 41, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 128, 2, 11,
+]);
+
+function decodeBase64(s: string): Uint8Array {
+  if (typeof atob === 'function') {
+    const bin = atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  return new Uint8Array(Buffer.from(s, 'base64'));
+}
+
+function hardwareThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? 2;
+}
+
+function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const coi = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return coi !== false;
+}
+
+/**
+ * The WebAssembly kernels: one module instance on the calling thread plus worker threads sharing its
+ * memory. Heavy ops (block-quantised matmuls) are split by output column across the threads.
+ */
+export class WasmKernels {
+  readonly mem: LinearMemory;
+  /** `relaxed` (relaxed SIMD dot products) or `simd` (SIMD128 only). */
+  readonly variant: 'relaxed' | 'simd';
+  readonly #exports: KernelExports;
+  readonly #pool: ThreadPool | undefined;
+  #scratch = 0;
+  #scratchBytes = 0;
+
+  private constructor(mem: LinearMemory, exports: KernelExports, variant: 'relaxed' | 'simd', pool: ThreadPool | undefined) {
+    this.mem = mem;
+    this.#exports = exports;
+    this.variant = variant;
+    this.#pool = pool;
+  }
+
+  /** Compiles and instantiates the kernels and starts the worker threads. */
+  static async create(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
+    const relaxed = (options.relaxedSimd ?? true) && WebAssembly.validate(RELAXED_PROBE);
+    const shared = sharedMemoryAvailable();
+    const threads = shared ? Math.max(1, options.threads ?? Math.min(4, hardwareThreads())) : 1;
+    const key = relaxed ? (shared ? 'relaxed' : 'relaxedLocal') : shared ? 'simd' : 'simdLocal';
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(decodeBase64(KERNELS_BASE64[key]) as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      throw new TinyLlamaError('E_BACKEND', `wasm kernels (${key}) could not be compiled: ${(e as Error).message} (WebAssembly SIMD128 is required)`, { cause: e });
+    }
+    const mem = new LinearMemory(RESERVED, { shared });
+    const instance = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
+    let pool: ThreadPool | undefined;
+    if (threads > 1) {
+      const ctl = mem.alloc(ThreadPool.controlBytes(threads - 1), 'thread control block');
+      // attention_heads' 12th argument (index 11) is the f32 scale
+      pool = await ThreadPool.start(module, mem.memory, ctl, threads - 1, EXPORTS, { [FN_ATTENTION]: [11] });
+    }
+    return new WasmKernels(mem, instance.exports as unknown as KernelExports, relaxed ? 'relaxed' : 'simd', pool);
+  }
+
+  /** Threads used by the kernels, including the caller's. */
+  get threads(): number {
+    return (this.#pool?.size ?? 0) + 1;
+  }
+
+  /**
+   * Uploads a MatMulNBits weight (onnxruntime layout: `q` `[N, kBlocks, blockSize * bits / 8]`,
+   * `scales` `[N * kBlocks]`, optional `zeroPoints`, optional `bias` `[N]`).
+   */
+  uploadNBits(w: { K: number; N: number; bits: number; blockSize: number; q: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; bias?: Float32Array }, name: string): NBitsWeight {
+    const { K, N, bits, blockSize: B } = w;
+    if (bits !== 4 && bits !== 8) throw new TinyLlamaError('E_UNSUPPORTED', `MatMulNBits '${name}': bits=${bits} (4 or 8 supported)`);
+    if (B < 16 || (B & (B - 1)) !== 0) throw new TinyLlamaError('E_UNSUPPORTED', `MatMulNBits '${name}': block_size=${B} (a power of two >= 16 supported)`);
+    const kBlocks = Math.ceil(K / B);
+    const blob = (B * bits) / 8;
+    if (w.q.byteLength !== N * kBlocks * blob) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${name}': B has ${w.q.byteLength} bytes, expected ${N * kBlocks * blob}`);
+    if (w.scales.length !== N * kBlocks) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${name}': scales have ${w.scales.length} values, expected ${N * kBlocks}`);
+    const zpBytes = bits === 4 ? N * Math.ceil(kBlocks / 2) : N * kBlocks;
+    if (w.zeroPoints && w.zeroPoints.byteLength !== zpBytes) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${name}': zero_points have ${w.zeroPoints.byteLength} bytes, expected ${zpBytes}`);
+    let q: number;
+    let scales: number;
+    if (bits === 4 && B % 32 === 0) {
+      // the 4-bit SIMD kernel reads tiles of four rows, block-interleaved (one sequential stream)
+      const rawQ = this.mem.put(w.q, `${name} weights`);
+      const rawS = this.mem.put(w.scales, `${name} scales`);
+      q = this.mem.alloc(w.q.byteLength, `${name} weights`);
+      scales = this.mem.alloc(w.scales.byteLength, `${name} scales`);
+      this.#exports.repack_q4_tiles(rawQ, rawS, q, scales, N, kBlocks, blob);
+      this.mem.free(rawQ);
+      this.mem.free(rawS);
+    } else {
+      q = this.mem.put(w.q, `${name} weights`);
+      scales = this.mem.put(w.scales, `${name} scales`);
+    }
+    const zeroPoints = w.zeroPoints ? this.mem.put(w.zeroPoints, `${name} zero points`) : 0;
+    const bias = w.bias ? this.mem.put(w.bias, `${name} bias`) : 0;
+    const bytes = w.q.byteLength + w.scales.byteLength + (w.zeroPoints?.byteLength ?? 0) + (w.bias?.byteLength ?? 0);
+    return { K, N, bits, blockSize: B, kBlocks, q, scales, zeroPoints, bias, bytes };
+  }
+
+  /** Frees an uploaded weight. */
+  releaseNBits(w: NBitsWeight): void {
+    for (const off of [w.q, w.scales, w.zeroPoints, w.bias]) this.mem.free(off);
+  }
+
+  /**
+   * `y = a · Wᵀ` for an uploaded block-quantised weight, activations quantised to int8 per block.
+   * @param a `[M, K]` float32
+   * @returns `[M, N]` float32 (a fresh array)
+   */
+  matmulNBits(a: Float32Array, M: number, w: NBitsWeight): Float32Array {
+    const { K, N, kBlocks, blockSize: B, bits } = w;
+    if (a.length !== M * K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits: input has ${a.length} values, expected ${M}x${K}`);
+    const Kp = kBlocks * B;
+    // scratch: a [M, K] f32 | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32
+    const align = (x: number) => Math.ceil(x / 64) * 64;
+    const aBytes = align(M * K * 4);
+    const aqBytes = align(M * Kp);
+    const sBytes = align(M * kBlocks * 4);
+    const yBytes = align(M * N * 4);
+    const base = this.#ensureScratch(aBytes + aqBytes + 2 * sBytes + yBytes);
+    const aOff = base;
+    const aqOff = aOff + aBytes;
+    const asOff = aqOff + aqBytes;
+    const amOff = asOff + sBytes;
+    const yOff = amOff + sBytes;
+    this.mem.setF32(aOff, a);
+    const ex = this.#exports;
+    ex.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff, asOff, amOff);
+    const args = [aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N];
+    const pool = this.#pool;
+    if (!pool || N < 64) {
+      ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, 0, N);
+    } else {
+      const T = pool.size + 1;
+      const step = Math.ceil(N / T / 16) * 16;
+      const jobs = [];
+      for (let t = 1; t < T; t++) {
+        const n0 = Math.min(N, t * step);
+        const n1 = Math.min(N, n0 + step);
+        jobs.push(n1 > n0 ? { fn: FN_MATMUL, args: [...args, n0, n1] } : undefined);
+      }
+      pool.run(jobs, () => ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, 0, Math.min(N, step)));
+    }
+    return this.mem.sliceF32(yOff, M * N);
+  }
+
+  /**
+   * Causal grouped-query attention of `S` new queries over `T` cached positions (batch 1), heads split
+   * across the threads. Query `s` is at position `pastLen + s` and sees keys `0..pastLen + s`.
+   * @param q `[S, H, D]` (rotary applied)
+   * @param k `[Hkv, T, D]`
+   * @param v `[Hkv, T, D]`
+   * @returns `[S, H, D]` (a fresh array)
+   */
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, dims: { S: number; T: number; H: number; Hkv: number; D: number; pastLen: number; scale: number }): Float32Array {
+    const { S, T, H, Hkv, D, pastLen, scale } = dims;
+    const threads = this.threads;
+    const align = (x: number) => Math.ceil(x / 64) * 64;
+    const qBytes = align(S * H * D * 4);
+    const kvBytes = align(Hkv * T * D * 4);
+    const sBytes = align(T * 4);
+    const base = this.#ensureScratch(2 * qBytes + 2 * kvBytes + threads * sBytes);
+    const qOff = base;
+    const kOff = qOff + qBytes;
+    const vOff = kOff + kvBytes;
+    const oOff = vOff + kvBytes;
+    const scOff = oOff + qBytes;
+    this.mem.setF32(qOff, q);
+    this.mem.setF32(kOff, k);
+    this.mem.setF32(vOff, v);
+    // the float scale crosses the i32 argument slots of the thread pool as its bit pattern
+    const scaleBits = new Int32Array(new Float32Array([scale]).buffer)[0]!;
+    const ex = this.#exports;
+    const pool = this.#pool;
+    const work = S * T * H;
+    if (!pool || work < 4096) {
+      ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, 0, H);
+    } else {
+      const per = Math.ceil(H / threads);
+      const jobs = [];
+      for (let t = 1; t < threads; t++) {
+        const h0 = Math.min(H, t * per);
+        const h1 = Math.min(H, h0 + per);
+        jobs.push(h1 > h0 ? { fn: FN_ATTENTION, args: [qOff, kOff, vOff, oOff, scOff + t * sBytes, S, T, pastLen, H, Hkv, D, scaleBits, h0, h1] } : undefined);
+      }
+      pool.run(jobs, () => ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, 0, Math.min(H, per)));
+    }
+    return this.mem.sliceF32(oOff, S * H * D);
+  }
+
+  /** Stops the worker threads. The memory is released with this object. */
+  dispose(): void {
+    this.#pool?.stop();
+  }
+
+  #ensureScratch(bytes: number): number {
+    if (bytes > this.#scratchBytes) {
+      if (this.#scratch) this.mem.free(this.#scratch);
+      this.#scratchBytes = Math.max(bytes, this.#scratchBytes * 2);
+      this.#scratch = this.mem.alloc(this.#scratchBytes, 'scratch');
+    }
+    return this.#scratch;
+  }
+}

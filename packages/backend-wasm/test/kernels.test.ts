@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KERNELS_SOURCE_HASH } from '../src/generated/kernels-wasm.js';
+import { WasmKernels } from '../src/kernels.js';
+import { REFERENCE_KERNELS } from '../src/ops/index.js';
+
+const CSRC = join(dirname(fileURLToPath(import.meta.url)), '../csrc');
+
+/** Deterministic xorshift PRNG in [0, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** Plain float32 reference of MatMulNBits: dequantise w = (q - zp) * scale, then multiply. */
+function reference(a: Float32Array, M: number, K: number, N: number, B: number, bits: number, q: Uint8Array, sc: Float32Array, zp?: Uint8Array): Float32Array {
+  const kb = Math.ceil(K / B);
+  const blob = (B * bits) / 8;
+  const y = new Float32Array(M * N);
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const b = Math.floor(k / B);
+        const i = k % B;
+        let code: number;
+        let z: number;
+        if (bits === 4) {
+          const byte = q[n * kb * blob + b * blob + (i >> 1)]!;
+          code = i & 1 ? byte >> 4 : byte & 15;
+          const zb = zp ? zp[n * Math.ceil(kb / 2) + (b >> 1)]! : 0;
+          z = zp ? (b & 1 ? zb >> 4 : zb & 15) : 8;
+        } else {
+          code = q[n * kb * blob + b * blob + i]!;
+          z = zp ? zp[n * kb + b]! : 128;
+        }
+        s += a[m * K + k]! * (code - z) * sc[n * kb + b]!;
+      }
+      y[m * N + n] = s;
+    }
+  }
+  return y;
+}
+
+describe('wasm kernels', () => {
+  let kernels: WasmKernels;
+  beforeAll(async () => {
+    kernels = await WasmKernels.create({ threads: 2 });
+  });
+  afterAll(() => kernels.dispose());
+
+  it('were built from the committed C sources', () => {
+    const hash = createHash('sha256');
+    for (const f of readdirSync(CSRC).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort()) hash.update(f).update(readFileSync(join(CSRC, f)));
+    expect(hash.digest('hex').slice(0, 16), 'run `node packages/backend-wasm/scripts/build-wasm.mjs` (needs clang-16)').toBe(KERNELS_SOURCE_HASH);
+  });
+
+  // [M, K, N, block, bits, zero points]: tiles of 4 columns with a ragged tail (N % 4), two-row prompt
+  // tiles and odd M, block sizes on and off the SIMD paths, ragged K, asymmetric weights
+  const cases: [number, number, number, number, 4 | 8, boolean][] = [
+    [1, 256, 96, 32, 4, false],
+    [1, 2048, 130, 128, 4, false],
+    [5, 256, 102, 64, 4, false],
+    [16, 512, 200, 128, 4, false],
+    [3, 200, 130, 32, 4, true],
+    [4, 40, 70, 16, 4, true],
+    [2, 256, 64, 128, 8, false],
+    [3, 72, 80, 16, 8, true],
+  ];
+  it.each(cases)('MatMulNBits M=%i K=%i N=%i block=%i bits=%i zp=%s matches a float reference', (M, K, N, B, bits, withZp) => {
+    const r = rng(M * 1000 + K + N + B + bits);
+    const kb = Math.ceil(K / B);
+    const q = new Uint8Array(N * kb * ((B * bits) / 8)).map(() => Math.floor(r() * 256));
+    const sc = new Float32Array(N * kb).map(() => 0.01 + r() * 0.05);
+    const zp = withZp ? new Uint8Array(bits === 4 ? N * Math.ceil(kb / 2) : N * kb).map(() => Math.floor(r() * 256)) : undefined;
+    const a = new Float32Array(M * K).map(() => r() * 2 - 1);
+    const w = kernels.uploadNBits({ K, N, bits, blockSize: B, q, scales: sc, zeroPoints: zp }, 'w');
+    try {
+      const y = kernels.matmulNBits(a, M, w);
+      const ref = reference(a, M, K, N, B, bits, q, sc, zp);
+      // activations are quantised to int8 per block (|error| <= scale/2 per element): bound the error
+      // by the sum over blocks of max|a| / 254 * sum|w|
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n += 7) {
+          let bound = 1e-5;
+          for (let b = 0; b < kb; b++) {
+            let amax = 0;
+            let wsum = 0;
+            for (let k = b * B; k < Math.min(K, (b + 1) * B); k++) amax = Math.max(amax, Math.abs(a[m * K + k]!));
+            wsum = sc[n * kb + b]! * (bits === 4 ? 15 : 255) * B;
+            bound += (amax / 254) * wsum;
+          }
+          expect(Math.abs(y[m * N + n]! - ref[m * N + n]!)).toBeLessThanOrEqual(bound);
+        }
+      }
+      // and typically far inside it
+      let err = 0;
+      let mag = 0;
+      for (let i = 0; i < y.length; i++) {
+        err += (y[i]! - ref[i]!) ** 2;
+        mag += ref[i]! ** 2;
+      }
+      expect(Math.sqrt(err / mag)).toBeLessThan(0.02);
+    } finally {
+      kernels.releaseNBits(w);
+    }
+  });
+
+  it('attention equals the reference GroupQueryAttention (prompt and decode, 2 threads)', () => {
+    const r = rng(7);
+    const H = 8;
+    const Hkv = 2;
+    const D = 16;
+    for (const [P, S] of [[0, 5], [7, 1], [40, 3]] as const) {
+      const T = P + S;
+      const q = new Float32Array(S * H * D).map(() => r() - 0.5);
+      const k = new Float32Array(Hkv * T * D).map(() => r() - 0.5);
+      const v = new Float32Array(Hkv * T * D).map(() => r() - 0.5);
+      const out = kernels.attention(q, k, v, { S, T, H, Hkv, D, pastLen: P, scale: 0.25 });
+      // reference op: past = first P rows of k/v, new = last S rows as [1, S, Hkv*D]
+      const past = (x: Float32Array) => {
+        const o = new Float32Array(Hkv * P * D);
+        for (let h = 0; h < Hkv; h++) o.set(x.subarray(h * T * D, h * T * D + P * D), h * P * D);
+        return o;
+      };
+      const fresh = (x: Float32Array) => {
+        const o = new Float32Array(S * Hkv * D);
+        for (let s = 0; s < S; s++) for (let h = 0; h < Hkv; h++) o.set(x.subarray((h * T + P + s) * D, (h * T + P + s + 1) * D), (s * Hkv + h) * D);
+        return o;
+      };
+      const gqa = REFERENCE_KERNELS['com.microsoft:GroupQueryAttention']!;
+      const [ref] = gqa(
+        [
+          { dtype: 'float32', dims: [1, S, H * D], data: q },
+          { dtype: 'float32', dims: [1, S, Hkv * D], data: fresh(k) },
+          { dtype: 'float32', dims: [1, S, Hkv * D], data: fresh(v) },
+          { dtype: 'float32', dims: [1, Hkv, P, D], data: past(k) },
+          { dtype: 'float32', dims: [1, Hkv, P, D], data: past(v) },
+          { dtype: 'int32', dims: [1], data: new Int32Array([T - 1]) },
+          { dtype: 'int32', dims: [], data: new Int32Array([T]) },
+        ],
+        { num_heads: { type: 'int', value: H }, kv_num_heads: { type: 'int', value: Hkv }, scale: { type: 'float', value: 0.25 } },
+      );
+      const rd = ref!.data as Float32Array;
+      for (let i = 0; i < out.length; i++) expect(Math.abs(out[i]! - rd[i]!)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('rejects unsupported weights with clear errors', () => {
+    const q = new Uint8Array(16);
+    expect(() => kernels.uploadNBits({ K: 32, N: 1, bits: 3, blockSize: 32, q, scales: new Float32Array(1) }, 'odd')).toThrow(/'odd'.*bits=3/);
+    expect(() => kernels.uploadNBits({ K: 32, N: 1, bits: 4, blockSize: 24, q, scales: new Float32Array(1) }, 'blk')).toThrow(/block_size=24/);
+    expect(() => kernels.uploadNBits({ K: 64, N: 1, bits: 4, blockSize: 32, q, scales: new Float32Array(2) }, 'short')).toThrow(/'short'.*B has 16 bytes, expected 32/);
+  });
+});
