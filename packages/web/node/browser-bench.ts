@@ -43,7 +43,7 @@ export interface BrowserBenchResult {
   readonly loadMs: number;
   readonly ttftMs: number;
   readonly decodeTokensPerSecond: number;
-  /** Peak of the summed proportional set size (PSS) of the browser's processes, sampled every 100 ms. */
+  /** Peak of the summed proportional set size (PSS) of the browser's processes, sampled every 500 ms. */
   readonly peakMemoryMB: number;
   /** What the page saw: wasm threads, execution providers, isolation, bundle mode. */
   readonly env: string;
@@ -174,7 +174,8 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
   const sampler = (async () => {
     while (sampling) {
       peak = Math.max(peak, await treeMemory(await descendants(process.pid)));
-      await new Promise((r) => setTimeout(r, 100));
+      // every 500 ms: reading smaps of a 1.6 GB browser costs CPU the 2 busy threads need
+      await new Promise((r) => setTimeout(r, 500));
     }
   })();
   try {
@@ -186,12 +187,14 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
         if (s.status === 'error') throw new TinyLlamaError('E_BACKEND', `the browser demo failed: ${s.text}`);
         if (statuses.includes(s.status ?? '')) return s;
         if (Date.now() > end) throw new TinyLlamaError('E_BACKEND', `the browser demo did not finish in ${timeoutMs} ms (status ${s.status})`);
-        await new Promise((r) => setTimeout(r, 50));
+        // the figures come from the worker's own clock: poll sparingly (each poll is a CDP round
+        // trip that takes CPU from the measured run)
+        await new Promise((r) => setTimeout(r, 250));
       }
     };
     // Each launch has a fresh profile, so the first load always downloads. Resident: no Cache API
     // (no time spent storing); streaming: the cache, as chunks opened again are read from it.
-    const query = new URLSearchParams({ model: './model/', cache: options.maxResidentChunks === undefined ? '0' : '1', 'prompt-ids': warmIds.join(','), 'max-tokens': '2', temperature: '0', 'ignore-eos': '1' });
+    const query = new URLSearchParams({ 'measure-memory': '0', model: './model/', cache: options.maxResidentChunks === undefined ? '0' : '1', 'prompt-ids': warmIds.join(','), 'max-tokens': '2', temperature: '0', 'ignore-eos': '1' });
     if (options.threads !== undefined) query.set('threads', String(options.threads));
     query.set('backend', options.engine ?? 'wasm-kernels');
     if (options.maxResidentChunks !== undefined) query.set('max-resident-chunks', String(options.maxResidentChunks));

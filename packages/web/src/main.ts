@@ -138,6 +138,7 @@ function renderStats(extra = ''): void {
 }
 
 async function refreshMemory(): Promise<void> {
+  if (!params.measureMemory) return;
   memory = (await measureMemory()) ?? memory;
   renderStats();
 }

@@ -1,6 +1,6 @@
 /**
  * The demo's query parameters: `?model=URL&prompt=TEXT|prompt-ids=1,2,3&max-tokens=N&temperature=T
- * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&backend=wasm-kernels|ort&ep=wasm&cache=0
+ * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&backend=wasm-kernels|ort&ep=wasm&cache=0&measure-memory=0
  * &max-resident-chunks=N`.
  * @packageDocumentation
  */
@@ -23,6 +23,12 @@ export interface DemoParams {
   readonly backend: DemoBackend;
   /** onnxruntime-web execution providers (default `['wasm']`). */
   readonly executionProviders: readonly string[];
+  /**
+   * Whole-page memory readings with `performance.measureUserAgentSpecificMemory()` after loading and
+   * generating (default true; `measure-memory=0` turns them off: a pending reading slowed a following
+   * generation in Chromium from 12.5 to 8-10 tok/s on TinyLlama-1.1B, so benchmarks turn it off).
+   */
+  readonly measureMemory: boolean;
   /** Use the Cache API (default true; `cache=0` turns it off). */
   readonly useCache: boolean;
   /** Bundles: stream layer chunks, at most this many loaded at once (undefined: all resident). */
@@ -60,6 +66,7 @@ export function parseDemoParams(search: string): DemoParams {
     backend: parseBackend(q.get('backend')),
     executionProviders: (q.get('ep') || 'wasm').split(',').map((s) => s.trim()).filter(Boolean),
     useCache: flag(q, 'cache', true),
+    measureMemory: flag(q, 'measure-memory', true),
     maxResidentChunks: chunksText === null || chunksText.trim() === '' ? undefined : num(q, 'max-resident-chunks', 1, { integer: true, min: 1 }),
   };
 }
