@@ -165,17 +165,7 @@ export class WasmKernels {
     if (a.length !== M * K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits: input has ${a.length} values, expected ${M}x${K}`);
     const Kp = kBlocks * B;
     // scratch: a [M, K] f32 | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32
-    const align = (x: number) => Math.ceil(x / 64) * 64;
-    const aBytes = align(M * K * 4);
-    const aqBytes = align(M * Kp);
-    const sBytes = align(M * kBlocks * 4);
-    const yBytes = align(M * N * 4);
-    const base = this.#ensureScratch(aBytes + aqBytes + 2 * sBytes + yBytes);
-    const aOff = base;
-    const aqOff = aOff + aBytes;
-    const asOff = aqOff + aqBytes;
-    const amOff = asOff + sBytes;
-    const yOff = amOff + sBytes;
+    const [aOff, aqOff, asOff, amOff, yOff] = this.#scratchLayout([M * K * 4, M * Kp, M * kBlocks * 4, M * kBlocks * 4, M * N * 4]);
     this.mem.setF32(aOff, a);
     const ex = this.#exports;
     ex.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff, asOff, amOff);
@@ -208,16 +198,9 @@ export class WasmKernels {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, dims: { S: number; T: number; H: number; Hkv: number; D: number; pastLen: number; scale: number }): Float32Array {
     const { S, T, H, Hkv, D, pastLen, scale } = dims;
     const threads = this.threads;
-    const align = (x: number) => Math.ceil(x / 64) * 64;
-    const qBytes = align(S * H * D * 4);
-    const kvBytes = align(Hkv * T * D * 4);
-    const sBytes = align(T * 4);
-    const base = this.#ensureScratch(2 * qBytes + 2 * kvBytes + threads * sBytes);
-    const qOff = base;
-    const kOff = qOff + qBytes;
-    const vOff = kOff + kvBytes;
-    const oOff = vOff + kvBytes;
-    const scOff = oOff + qBytes;
+    // scratch: q [S, H, D] | k, v [Hkv, T, D] | out [S, H, D] | scores [threads][T]
+    const sBytes = Math.ceil((T * 4) / 64) * 64;
+    const [qOff, kOff, vOff, oOff, scOff] = this.#scratchLayout([S * H * D * 4, Hkv * T * D * 4, Hkv * T * D * 4, S * H * D * 4, threads * sBytes]);
     this.mem.setF32(qOff, q);
     this.mem.setF32(kOff, k);
     this.mem.setF32(vOff, v);
@@ -244,6 +227,17 @@ export class WasmKernels {
   /** Stops the worker threads. The memory is released with this object. */
   dispose(): void {
     this.#pool?.stop();
+  }
+
+  /** Offsets of consecutive 64-byte aligned regions of the given sizes in the scratch buffer. */
+  #scratchLayout(sizes: readonly number[]): number[] {
+    const aligned = sizes.map((b) => Math.ceil(b / 64) * 64);
+    let off = this.#ensureScratch(aligned.reduce((a, b) => a + b, 0));
+    return aligned.map((b) => {
+      const at = off;
+      off += b;
+      return at;
+    });
   }
 
   #ensureScratch(bytes: number): number {

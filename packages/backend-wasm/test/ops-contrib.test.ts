@@ -2,124 +2,13 @@
  * Reference kernels of the com.microsoft contrib operators (SkipSimplifiedLayerNormalization,
  * MatMulNBits, GatherBlockQuantized, GroupQueryAttention) checked against onnxruntime-node.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { attr, isTinyLlamaError, type AttrValue, type Backend, type HostTensor } from '@tinyllama/core';
-import { GraphBuilder } from '@tinyllama/onnx';
-import { createOrtNodeBackend } from '@tinyllama/backend-ort/node';
+import { describe, expect, it } from 'vitest';
+import { attr, isTinyLlamaError, type AttrValue, type HostTensor } from '@tinyllama/core';
 import { gatherBlockTensors, matMulNBitsTensors, quantizeGatherBlock, quantizeMatMulNBits, type BlockSize, type QuantBits } from '@tinyllama/quantize';
 import { REFERENCE_KERNELS, opKey } from '../src/ops/index.js';
 
-// ---- harness (kept in each ops test file: test files cannot share a non-test module) ----
-
-let backend: Backend;
-beforeAll(async () => {
-  backend = createOrtNodeBackend({ threads: 1 });
-  await backend.init();
-});
-
-/** One node input: a graph input by default, or an initializer (`init`); `undefined` = omitted. */
-type In = HostTensor | { readonly init: HostTensor } | undefined;
-
-interface Case {
-  readonly op: string;
-  readonly inputs: readonly In[];
-  readonly attrs?: Readonly<Record<string, AttrValue>>;
-  readonly domain?: string;
-  readonly opset?: number;
-  /** Which outputs to request from onnxruntime (default all); the others are left unnamed. */
-  readonly outputs?: readonly number[];
-}
-
-function plain(i: In): HostTensor | undefined {
-  return i === undefined ? undefined : 'init' in i ? i.init : i;
-}
-
-/** Runs the case with our kernel and with onnxruntime; returns both output lists. */
-async function both(c: Case): Promise<{ ours: HostTensor[]; ort: HostTensor[] }> {
-  const kernel = REFERENCE_KERNELS[opKey(c.domain ?? '', c.op)];
-  if (kernel === undefined) throw new Error(`no kernel for ${c.op}`);
-  const attrs = c.attrs ?? {};
-  const ours = kernel(c.inputs.map(plain), attrs);
-  const g = new GraphBuilder({ opset: c.opset ?? 17 });
-  if (c.domain) g.useOpset(c.domain, 1);
-  const feeds: Record<string, HostTensor> = {};
-  const names = c.inputs.map((i, k) => {
-    if (i === undefined) return '';
-    if ('init' in i) return g.initializer(`w${k}`, i.init);
-    feeds[`x${k}`] = i;
-    return g.input(`x${k}`, i.dtype, i.dims);
-  });
-  const wanted = (k: number) => c.outputs === undefined || c.outputs.includes(k);
-  const outs = ours.map((t, k) => (wanted(k) ? g.output(`y${k}`, t.dtype, t.dims.map((_, d) => `y${k}_${d}`)) : ''));
-  g.node(c.op, names, { outputs: outs, attrs, domain: c.domain });
-  const session = await backend.createSession({ kind: 'bytes', bytes: await g.build().toBytes() });
-  try {
-    const res = await session.run(feeds);
-    return { ours, ort: outs.map((n) => (n === '' ? undefined : res[n]) as HostTensor) };
-  } finally {
-    await session.release();
-  }
-}
-
-/** Float tolerance: |ours - ort| <= rtol * |ort| + atol. */
-interface Tol {
-  readonly rtol: number;
-  readonly atol: number;
-}
-const TOL: Tol = { rtol: 1e-5, atol: 1e-7 };
-
-/** Asserts equal dtype, dims, and values (ints exact, floats within `tol`, by default ~1e-5 relative). */
-function expectClose(ours: HostTensor, ref: HostTensor, what: string, tol: Tol = TOL): void {
-  expect(ours.dtype, `${what} dtype`).toBe(ref.dtype);
-  expect([...ours.dims], `${what} dims`).toEqual([...ref.dims]);
-  if (ours.dtype !== 'float32' && ours.dtype !== 'float64') {
-    expect(Array.from(ours.data as ArrayLike<number>), `${what} values`).toEqual(Array.from(ref.data as ArrayLike<number>));
-    return;
-  }
-  const a = ours.data as Float32Array;
-  const b = ref.data as Float32Array;
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < b.length; i++) {
-    if (Number.isNaN(b[i]) && Number.isNaN(a[i])) continue;
-    const err = Math.abs(a[i] - b[i]) / (tol.rtol * Math.abs(b[i]) + tol.atol);
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  expect(worst, `${what}: worst error (in tolerances) at ${at}: ours ${a[at]} vs ort ${b[at]}`).toBeLessThanOrEqual(1);
-}
-
-/** Runs a case and compares every output (or the first `n`). */
-async function check(c: Case, n?: number, tol?: Tol): Promise<HostTensor[]> {
-  const { ours, ort } = await both(c);
-  const k = n ?? ours.length;
-  for (let i = 0; i < k; i++) expectClose(ours[i], ort[i], `${c.op} output ${i}`, tol);
-  return ours;
-}
-
-let seed = 12345;
-function rand(): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-}
-function f32(dims: readonly number[], lo = -2, hi = 2): HostTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return { dtype: 'float32', dims, data: Float32Array.from({ length: n }, () => lo + (hi - lo) * rand()) };
-}
-function i64(dims: readonly number[], values: readonly number[]): HostTensor {
-  return { dtype: 'int64', dims, data: BigInt64Array.from(values, (v) => BigInt(v)) };
-}
-function i64r(dims: readonly number[], lo: number, hi: number): HostTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return i64(dims, Array.from({ length: n }, () => lo + Math.floor((hi - lo) * rand())));
-}
-function bool(dims: readonly number[]): HostTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return { dtype: 'bool', dims, data: Uint8Array.from({ length: n }, () => (rand() < 0.5 ? 1 : 0)) };
-}
-const ints = (v: number[]) => ({ init: i64([v.length], v) });
+import { type In, both, expectClose, check } from './support/ort-harness.js';
+import { f32, i64 } from './support/tensors.js';
 
 // ---- tests ----
 

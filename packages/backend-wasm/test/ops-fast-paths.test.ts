@@ -5,16 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { attr, type HostTensor } from '@tinyllama/core';
 import { REFERENCE_KERNELS, opKey } from '../src/ops/index.js';
+import { f32, reseed } from './support/tensors.js';
 
-let seed = 4242;
-function rand(): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-}
-function f32(dims: readonly number[], lo = -2, hi = 2): HostTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return { dtype: 'float32', dims, data: Float32Array.from({ length: n }, () => lo + (hi - lo) * rand()) };
-}
+reseed(4242);
 
 /** Naive numpy broadcast of `f` (float64 op rounded to float32, like every path of the kernels). */
 function naive(a: HostTensor, b: HostTensor, f: (x: number, y: number) => number): Float32Array {

@@ -52,6 +52,17 @@ export function numel(dims: readonly number[]): number {
   return n;
 }
 
+/** Row-major strides (in elements) of a shape. */
+export function contiguousStrides(dims: readonly number[]): number[] {
+  const out = new Array<number>(dims.length);
+  let s = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    out[i] = s;
+    s *= dims[i]!;
+  }
+  return out;
+}
+
 /** Shape to string, e.g. `[2048, 256]`. */
 export function shapeToString(dims: readonly (number | string)[]): string {
   return `[${dims.join(', ')}]`;

@@ -1,13 +1,4 @@
-/** Row-major strides (in elements) of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= shape[i];
-  }
-  return out;
-}
+import { contiguousStrides } from '@tinyllama/core';
 
 /** True when a view with these strides is dense row-major (dims of size 1 may have any stride). */
 export function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {

@@ -2,7 +2,7 @@
  * Shared helpers of the reference kernels: attribute readers, input checks, typed-array allocation,
  * and numpy-style broadcasting.
  */
-import { numel, shapeToString, TinyLlamaError, type DType, type HostTensor, type TensorData } from '@tinyllama/core';
+import { contiguousStrides, numel, shapeToString, TinyLlamaError, type DType, type HostTensor, type TensorData } from '@tinyllama/core';
 import type { Attrs } from './types.js';
 
 /** Element access over any {@link TensorData} (numbers, or bigints for int64). */
@@ -111,15 +111,7 @@ export function tensor(dtype: DType, dims: readonly number[], data: TensorData):
 }
 
 /** Row-major strides of a shape. */
-export function stridesOf(dims: readonly number[]): number[] {
-  const s = new Array<number>(dims.length);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= dims[i];
-  }
-  return s;
-}
+export const stridesOf = contiguousStrides;
 
 /** Numpy (multidirectional) broadcast of several shapes, or `E_SHAPE` naming the op. */
 export function broadcastShapes(op: string, shapes: readonly (readonly number[])[]): number[] {

@@ -21,7 +21,8 @@ created and used (its output is gibberish): see the README for real TinyLlama we
   --ignore-eos          keep going past the end-of-sequence token
   --stop TEXT           stop when TEXT is generated (repeatable)
   --truncate            drop the oldest prompt tokens instead of failing past the context limit
-  --backend NAME        node (onnxruntime-node, default) or wasm (onnxruntime-web)
+  --backend NAME        node (onnxruntime-node, default), wasm-kernels (our WebAssembly kernels)
+                        or wasm (onnxruntime-web)
   --attention NAME      gqa (GroupQueryAttention contrib op, default) or portable (standard ops)
   --kv-cache MODE       auto (default), shared (in-place buffers, GroupQueryAttention) or concat
   --threads N           intra-op threads
