@@ -111,11 +111,18 @@ export class GraphExecutor {
     const uses = new Map<string, number>();
     for (const n of model.nodes) for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
 
-    const loadTensor = async (def: TensorDef): Promise<HostTensor> => {
+    /**
+     * An initializer as a tensor. External data may be a view into shared memory (a file staged in
+     * the kernels' memory, reused for the next file): `keep` copies such bytes for tensors that
+     * outlive loading; weights uploaded to the kernels are copied there anyway.
+     */
+    const loadTensor = async (def: TensorDef, keep = false): Promise<HostTensor> => {
       const p = def.payload;
       if (p.kind === 'inline') return tensorFromPayload(def, p.bytes);
       const length = p.length === EXTERNAL_LENGTH_TO_END ? -1 : p.length;
-      return tensorFromPayload(def, await readExternal(p.location, p.offset, length));
+      let bytes = await readExternal(p.location, p.offset, length);
+      if (keep && typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer) bytes = bytes.slice();
+      return tensorFromPayload(def, bytes);
     };
 
     const weights: NBitsWeight[] = [];
@@ -159,7 +166,7 @@ export class GraphExecutor {
       for (const name of model.inputs.map((i) => i.name)) slot(name);
       for (const def of model.initializers) {
         if (onlyForWasm.has(def.name) || !uses.has(def.name)) continue;
-        const t = await loadTensor(def);
+        const t = await loadTensor(def, true);
         jsWeightBytes += t.data.byteLength;
         constants.set(slot(def.name), t);
       }

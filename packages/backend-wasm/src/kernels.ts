@@ -4,7 +4,7 @@ import { LinearMemory } from './memory.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
-const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads'] as const;
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads', 'sha256'] as const;
 const FN_MATMUL = 1;
 const FN_ATTENTION = 3;
 /** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
@@ -13,6 +13,7 @@ const RESERVED = 2 * 65536;
 interface KernelExports {
   q8_quantize_rows(a: number, M: number, K: number, B: number, kBlocks: number, interleave4: number, aq: number, ascale: number, asum: number): void;
   attention_heads(q: number, k: number, v: number, out: number, scores: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, scale: number, h0: number, h1: number): void;
+  sha256(data: number, len: number, out: number): void;
   repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
   matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
 }
@@ -222,6 +223,32 @@ export class WasmKernels {
       pool.run(jobs, () => ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, 0, Math.min(H, per)));
     }
     return this.mem.sliceF32(oOff, S * H * D);
+  }
+
+  /**
+   * Allocates `bytes` in the kernels' memory for a file to be written straight into it (a view, no JS
+   * copy); pass the view as external data to `createSession`, then {@link releaseStaging} it.
+   */
+  stage(bytes: number, what = 'staged file'): Uint8Array {
+    const off = this.mem.alloc(bytes, what);
+    return this.mem.u8.subarray(off, off + bytes);
+  }
+
+  /** Frees a buffer from {@link stage}. */
+  releaseStaging(view: Uint8Array): void {
+    this.mem.free(view.byteOffset);
+  }
+
+  /** SHA-256 (hex) of a view into the kernels' memory (e.g. from {@link stage}). */
+  sha256Hex(view: Uint8Array): string {
+    if (view.buffer.byteLength > this.mem.capacityBytes || !(view.buffer instanceof SharedArrayBuffer || view.buffer === this.mem.memory.buffer)) {
+      throw new TinyLlamaError('E_ARGUMENT', 'sha256Hex: the bytes are not in the kernels\' memory');
+    }
+    const [out] = this.#scratchLayout([32]);
+    this.#exports.sha256(view.byteOffset, view.byteLength, out!);
+    let hex = '';
+    for (const b of this.mem.u8.subarray(out!, out! + 32)) hex += b.toString(16).padStart(2, '0');
+    return hex;
   }
 
   /** Stops the worker threads. The memory is released with this object. */

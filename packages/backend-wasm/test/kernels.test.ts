@@ -161,3 +161,21 @@ describe('wasm kernels', () => {
     expect(() => kernels.uploadNBits({ K: 64, N: 1, bits: 4, blockSize: 32, q, scales: new Float32Array(2) }, 'short')).toThrow(/'short'.*B has 16 bytes, expected 32/);
   });
 });
+
+describe('staging and sha256 in the kernels memory', () => {
+  it('hashes like node:crypto (empty, 1 block, padding edge cases, 1 MB)', async () => {
+    const kernels = await WasmKernels.create({ threads: 1 });
+    try {
+      const r = rng(99);
+      for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1 << 20]) {
+        const bytes = new Uint8Array(n).map(() => Math.floor(r() * 256));
+        const view = kernels.stage(n);
+        view.set(bytes);
+        expect(kernels.sha256Hex(view), `length ${n}`).toBe(createHash('sha256').update(bytes).digest('hex'));
+        kernels.releaseStaging(view);
+      }
+    } finally {
+      kernels.dispose();
+    }
+  });
+});

@@ -48,6 +48,20 @@ export async function verifyBundleFile(file: BundleFile, bytes: Uint8Array): Pro
   }
 }
 
+/**
+ * Where large files can be written instead of fresh JS buffers: the wasm-kernels backend stages them
+ * straight in its memory (`WasmKernels.stage`), so a 45 MB layer chunk is not also held by the JS heap
+ * until the next garbage collection.
+ */
+export interface ByteStaging {
+  /** A writable view of `size` bytes. */
+  alloc(size: number): Uint8Array;
+  /** SHA-256 (hex) of a view from `alloc` (SubtleCrypto does not read shared memory). */
+  sha256(view: Uint8Array): string;
+  /** Frees a view from `alloc`. */
+  release(view: Uint8Array): void;
+}
+
 /** Verified access to a bundle's files. */
 export interface BundleFileReader {
   readonly baseUrl: string;
@@ -58,6 +72,11 @@ export interface BundleFileReader {
   readonly cacheFailures: readonly string[];
   /** Bytes of `path` (cache or network), verified against the manifest. */
   read(path: string): Promise<Uint8Array>;
+  /**
+   * Like `read`, but the bytes are written into `staging.alloc(size)` (streamed, no whole-file JS
+   * copy) and checked with `staging.sha256`; the caller releases the returned view.
+   */
+  readStaged(path: string, staging: ByteStaging): Promise<Uint8Array>;
 }
 
 /** Creates a {@link BundleFileReader} for a parsed manifest at `baseUrl` (absolute, ending in `/`). */
@@ -69,14 +88,60 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
   const note = (list: string[], item: string): void => {
     if (!list.includes(item)) list.push(item);
   };
+  const fileOf = (path: string): BundleFile => {
+    const file = byPath.get(path);
+    if (!file) throw new TinyLlamaError('E_CONFIG', `bundle manifest of '${baseUrl}' does not list '${path}'`);
+    return file;
+  };
   return {
     baseUrl,
     manifest,
     cachedFiles,
     cacheFailures,
+    async readStaged(path, staging) {
+      const file = fileOf(path);
+      const url = new URL(path, baseUrl).href;
+      const key = `${url}?tinyllama-sha256=${file.sha256}`;
+      const hit = cache ? await cache.match(key) : undefined;
+      let view: Uint8Array | undefined;
+      const alloc = (n: number): Uint8Array => {
+        if (n !== file.size) throw new TinyLlamaError('E_CORRUPT', `bundle file '${path}': checksum failed (size ${n} bytes, the manifest says ${file.size})`);
+        view = staging.alloc(n);
+        return view;
+      };
+      try {
+        let bytes: Uint8Array;
+        if (hit?.body) {
+          bytes = await streamInto(hit.body, alloc(file.size), path);
+          options.onProgress?.({ file: path, loaded: bytes.length, total: bytes.length, fromCache: true });
+        } else {
+          // a content-length other than the manifest's (e.g. a compressed transfer): plain buffer, copied after
+          bytes = (await download(url, path, false, options, (n) => (n === file.size ? alloc(n) : new Uint8Array(n))))!;
+        }
+        const inPlace = view !== undefined && bytes.buffer === view.buffer && bytes.byteOffset === view.byteOffset;
+        if (!inPlace || bytes.length !== file.size) {
+          // no or a wrong content-length: the body came as JS chunks
+          if (bytes.length !== file.size) throw new TinyLlamaError('E_CORRUPT', `bundle file '${path}': checksum failed (size ${bytes.length} bytes, the manifest says ${file.size})`);
+          if (view) staging.release(view);
+          view = undefined;
+          alloc(bytes.length).set(bytes);
+        }
+        const staged = view!.subarray(0, file.size);
+        const actual = staging.sha256(staged);
+        if (actual !== file.sha256) throw new TinyLlamaError('E_CORRUPT', `bundle file '${path}': checksum failed (sha256 ${actual}, the manifest says ${file.sha256})`);
+        if (hit) note(cachedFiles, path);
+        else if (cache) {
+          const failure = await store(cache, url, key, staged);
+          if (failure) note(cacheFailures, `${path}: ${failure}`);
+        }
+        return staged;
+      } catch (e) {
+        if (view) staging.release(view);
+        throw e;
+      }
+    },
     async read(path) {
-      const file = byPath.get(path);
-      if (!file) throw new TinyLlamaError('E_CONFIG', `bundle manifest of '${baseUrl}' does not list '${path}'`);
+      const file = fileOf(path);
       const url = new URL(path, baseUrl).href;
       const key = `${url}?tinyllama-sha256=${file.sha256}`;
       const hit = cache ? await cache.match(key) : undefined;
@@ -94,4 +159,19 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       return bytes;
     },
   };
+}
+
+/** Streams a body into `view` (exactly its length); returns the filled view. */
+async function streamInto(body: ReadableStream<Uint8Array>, view: Uint8Array, name: string): Promise<Uint8Array> {
+  const reader = body.getReader();
+  let at = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.length > view.length) throw new TinyLlamaError('E_CORRUPT', `bundle file '${name}': checksum failed (longer than the manifest's ${view.length} bytes)`);
+    view.set(value, at);
+    at += value.length;
+  }
+  if (at !== view.length) throw new TinyLlamaError('E_CORRUPT', `bundle file '${name}': checksum failed (size ${at} bytes, the manifest says ${view.length})`);
+  return view;
 }

@@ -16,7 +16,7 @@ import {
   type Tokenizer,
 } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
-import { bundleFileReader, type BundleFileReader } from './bundle-files.js';
+import { bundleFileReader, type BundleFileReader, type ByteStaging } from './bundle-files.js';
 import type { FileProgress } from './model-files.js';
 
 /** Options of {@link openWebBundle}. */
@@ -26,6 +26,8 @@ export interface OpenWebBundleOptions {
   /** Streaming: at most this many chunk sessions loaded at once (default: all resident). */
   readonly maxResidentChunks?: number;
   readonly onProgress?: (p: FileProgress) => void;
+  /** Write external data files here instead of JS buffers (the wasm-kernels backend's memory). */
+  readonly staging?: ByteStaging;
 }
 
 /** An opened bundle. */
@@ -52,12 +54,20 @@ export async function openWebBundle(baseUrl: string, manifest: BundleManifest, b
 
   /** Reads and verifies every file of a graph, then creates its session from the bytes. */
   const openGraph = async (g: BundleGraph): Promise<InferenceSession> => {
-    const bytes: Uint8Array[] = [];
-    for (const f of g.files) bytes.push(await files.read(f));
-    return backend.createSession(
-      { kind: 'bytes', bytes: bytes[0], externalData: g.files.slice(1).map((path, i) => ({ path, data: bytes[i + 1] })) },
-      { spinWait: false },
-    );
+    const staging = options.staging;
+    const model = await files.read(g.files[0]!);
+    const data: Uint8Array[] = [];
+    try {
+      // external data: staged in the backend's memory when it offers that, else JS buffers
+      for (const f of g.files.slice(1)) data.push(staging ? await files.readStaged(f, staging) : await files.read(f));
+      return await backend.createSession(
+        { kind: 'bytes', bytes: model, externalData: g.files.slice(1).map((path, i) => ({ path, data: data[i]! })) },
+        { spinWait: false },
+      );
+    } finally {
+      // the session copied what it keeps
+      if (staging) for (const d of data) staging.release(d);
+    }
   };
   const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, { maxResidentChunks: options.maxResidentChunks });
   return { config, tokenizer, runner, files };

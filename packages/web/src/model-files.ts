@@ -115,7 +115,14 @@ async function fetchText(url: string, signal: AbortSignal | undefined): Promise<
  * answered 404.
  * @throws `E_NOT_FOUND` / `E_IO` naming the URL.
  */
-export async function download(url: string, name: string, optional: boolean, options: FetchModelOptions): Promise<Uint8Array | undefined> {
+export async function download(
+  url: string,
+  name: string,
+  optional: boolean,
+  options: FetchModelOptions,
+  /** Where to write a body of known length (default: a fresh buffer), e.g. a view into wasm memory. */
+  into?: (length: number) => Uint8Array,
+): Promise<Uint8Array | undefined> {
   let res: Response;
   try {
     res = await fetch(url, { signal: options.signal });
@@ -136,7 +143,7 @@ export async function download(url: string, name: string, optional: boolean, opt
   }
   const reader = res.body.getReader();
   // With a known length, write into one buffer (no second copy of a large weights file).
-  let buffer = total > 0 ? new Uint8Array(total) : undefined;
+  let buffer = total > 0 ? (into ? into(total) : new Uint8Array(total)) : undefined;
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   let lastReport = 0;
@@ -174,7 +181,12 @@ export async function store(cache: Cache, url: string, key: string, bytes: Uint8
     for (const old of await cache.keys()) {
       if (old.url.startsWith(`${url}?`) && old.url !== key) await cache.delete(old);
     }
-    await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } }));
+    // Responses cannot be built on shared memory (files staged in wasm memory): copy 4 MB at a time into a Blob
+    const body =
+      typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer
+        ? new Blob(Array.from({ length: Math.ceil(bytes.length / (4 << 20)) }, (_, i) => bytes.slice(i * (4 << 20), (i + 1) * (4 << 20)) as Uint8Array<ArrayBuffer>))
+        : (bytes as Uint8Array<ArrayBuffer>);
+    await cache.put(key, new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } }));
   } catch (e) {
     return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   }

@@ -10,7 +10,7 @@ import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
 import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
 import { DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
-import { fetchBundleManifest } from './bundle-files.js';
+import { fetchBundleManifest, type ByteStaging } from './bundle-files.js';
 import { openWebBundle } from './bundle-open.js';
 import { EXTERNAL_DATA_FILE, fetchModelFiles } from './model-files.js';
 import type { GenerateRequest, LoadRequest, PageMessage, ReadyEvent, WorkerMessage } from './protocol.js';
@@ -36,6 +36,7 @@ class InferenceWorker {
   #loaded?: Loaded;
   #loading?: Promise<void>;
   #abort?: AbortController;
+  #staging?: ByteStaging;
 
   constructor(private readonly post: (m: WorkerMessage) => void) {}
 
@@ -63,11 +64,14 @@ class InferenceWorker {
       old.runner.close();
       await old.release();
     }
-    const backend =
-      req.backend === 'ort'
-        ? createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders })
-        : createWasmKernelsBackend({ threads: req.numThreads });
+    const kernelsBackend = req.backend === 'ort' ? undefined : createWasmKernelsBackend({ threads: req.numThreads });
+    const backend = kernelsBackend ?? createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
     await backend.init();
+    const kernels = kernelsBackend?.kernels();
+    // our kernels take files written straight into their memory (no whole-file JS copies)
+    this.#staging = kernels
+      ? { alloc: (n) => kernels.stage(n), sha256: (v) => kernels.sha256Hex(v), release: (v) => kernels.releaseStaging(v) }
+      : undefined;
     const manifest = await fetchBundleManifest(req.modelUrl);
     const ready = manifest ? await this.#loadBundle(req, manifest, backend) : await this.#loadDirectory(req, backend);
     this.post({ ...ready, loadMs: performance.now() - t0 });
@@ -78,6 +82,7 @@ class InferenceWorker {
       useCache: req.useCache,
       maxResidentChunks: req.maxResidentChunks,
       onProgress: (p) => this.post({ type: 'progress', ...p }),
+      staging: this.#staging,
     });
     const runner = new YieldingRunner(b.runner);
     this.#loaded = { release: () => b.runner.release(), runner, generator: new TextGenerator(runner, b.tokenizer, b.config.eosTokenIds) };
