@@ -171,7 +171,14 @@ export class GraphExecutor {
         constants.set(slot(def.name), t);
       }
 
+      const swiglu = findSwiGlu(model.nodes, uses, new Set(model.outputs.map((o) => o.name)));
       for (const node of model.nodes) {
+        const fused = swiglu.get(node);
+        if (fused === 'skip') continue;
+        if (fused) {
+          steps.push({ node, run: wasmSwiGlu(kernels), inputs: [slot(fused.gate), slot(fused.up)], outputs: [slot(node.outputs[0]!)], release: [] });
+          continue;
+        }
         const w = wasmNodes.get(node);
         const kernel: OpKernel = REFERENCE_KERNELS[opKey(node.domain, node.opType)]!;
         const key = opKey(node.domain, node.opType);
@@ -277,5 +284,46 @@ function wasmMatmul(kernels: WasmKernels, w: NBitsWeight, node: NodeDef) {
     const M = a.data.length / w.K;
     const y = kernels.matmulNBits(a.data as Float32Array, M, w); // [M, N]
     return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), w.N], data: y }];
+  };
+}
+
+/**
+ * SwiGLU as the graph spells it, `Mul(Mul(x, Sigmoid(x)), up)` (operands in either order), where the
+ * Sigmoid and the first Mul feed nothing else: the last Mul maps to `{ gate: x, up }` and the other two
+ * nodes to `'skip'`.
+ */
+function findSwiGlu(nodes: readonly NodeDef[], uses: ReadonlyMap<string, number>, outputs: ReadonlySet<string>): Map<NodeDef, { gate: string; up: string } | 'skip'> {
+  const byInput = new Map<string, NodeDef[]>();
+  for (const n of nodes) for (const i of n.inputs) if (i) byInput.set(i, [...(byInput.get(i) ?? []), n]);
+  const single = (name: string) => uses.get(name) === 1 && !outputs.has(name);
+  const found = new Map<NodeDef, { gate: string; up: string } | 'skip'>();
+  for (const sig of nodes) {
+    if (sig.opType !== 'Sigmoid' || sig.domain !== '' || !sig.outputs[0] || !single(sig.outputs[0])) continue;
+    const x = sig.inputs[0]!;
+    const mul1 = byInput.get(sig.outputs[0])![0]!;
+    if (mul1.opType !== 'Mul' || mul1.inputs.length !== 2 || !mul1.inputs.includes(x) || !mul1.outputs[0] || !single(mul1.outputs[0])) continue;
+    const mul2 = byInput.get(mul1.outputs[0])![0]!;
+    if (mul2.opType !== 'Mul' || mul2.inputs.length !== 2) continue;
+    const up = mul2.inputs[0] === mul1.outputs[0] ? mul2.inputs[1] : mul2.inputs[0];
+    if (!up || up === mul1.outputs[0]) continue;
+    found.set(sig, 'skip');
+    found.set(mul1, 'skip');
+    found.set(mul2, { gate: x, up });
+  }
+  return found;
+}
+
+/** The fused SwiGLU step: the wasm kernel for equal float32 shapes, else the three reference ops. */
+function wasmSwiGlu(kernels: WasmKernels) {
+  const sigmoid = REFERENCE_KERNELS['Sigmoid']!;
+  const mul = REFERENCE_KERNELS['Mul']!;
+  return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
+    const [x, up] = inputs as [HostTensor, HostTensor];
+    if (x.dtype === 'float32' && up.dtype === 'float32' && x.dims.length === up.dims.length && x.dims.every((d, i) => d === up.dims[i])) {
+      return [{ dtype: 'float32', dims: [...x.dims], data: kernels.siluMul(x.data as Float32Array, up.data as Float32Array) }];
+    }
+    const [s] = sigmoid([x], {});
+    const [g] = mul([x, s], {});
+    return mul([g, up], {});
   };
 }

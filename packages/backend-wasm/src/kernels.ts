@@ -4,7 +4,7 @@ import { LinearMemory } from './memory.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
-const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads', 'sha256'] as const;
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul'] as const;
 const FN_MATMUL = 1;
 const FN_ATTENTION = 3;
 /** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
@@ -14,6 +14,7 @@ interface KernelExports {
   q8_quantize_rows(a: number, M: number, K: number, B: number, kBlocks: number, interleave4: number, aq: number, ascale: number, asum: number): void;
   attention_heads(q: number, k: number, v: number, out: number, scores: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, scale: number, h0: number, h1: number): void;
   sha256(data: number, len: number, out: number): void;
+  silu_mul(gate: number, up: number, out: number, n: number): void;
   repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
   matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
 }
@@ -223,6 +224,20 @@ export class WasmKernels {
       pool.run(jobs, () => ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, 0, Math.min(H, per)));
     }
     return this.mem.sliceF32(oOff, S * H * D);
+  }
+
+  /**
+   * SwiGLU, `silu(gate) * up` element-wise (SIMD exp; relative error ~1e-7).
+   * @returns a fresh array of `gate.length` values
+   */
+  siluMul(gate: Float32Array, up: Float32Array): Float32Array {
+    const n = gate.length;
+    if (up.length !== n) throw new TinyLlamaError('E_SHAPE', `siluMul: gate has ${n} values, up ${up.length}`);
+    const [g, u, o] = this.#scratchLayout([n * 4, n * 4, n * 4]);
+    this.mem.setF32(g!, gate);
+    this.mem.setF32(u!, up);
+    this.#exports.silu_mul(g!, u!, o!, n);
+    return this.mem.sliceF32(o!, n);
   }
 
   /**

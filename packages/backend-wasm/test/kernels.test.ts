@@ -154,6 +154,19 @@ describe('wasm kernels', () => {
     }
   });
 
+  it('SwiGLU equals silu(gate) * up within 1e-6 relative, over the whole float range', () => {
+    const r = rng(3);
+    const n = 1003; // SIMD body and scalar tail
+    const gate = new Float32Array(n).map((_, i) => (i < 6 ? [-1e4, -100, -88, 88, 100, 1e4][i]! : (r() - 0.5) * 40));
+    const up = new Float32Array(n).map(() => r() * 4 - 2);
+    const out = kernels.siluMul(gate, up);
+    for (let i = 0; i < n; i++) {
+      const g = gate[i]!;
+      const want = (g / (1 + Math.exp(-g))) * up[i]!;
+      expect(Math.abs(out[i]! - want), `element ${i} (gate ${g})`).toBeLessThanOrEqual(1e-6 * Math.abs(want) + 1e-30);
+    }
+  });
+
   it('rejects unsupported weights with clear errors', () => {
     const q = new Uint8Array(16);
     expect(() => kernels.uploadNBits({ K: 32, N: 1, bits: 3, blockSize: 32, q, scales: new Float32Array(1) }, 'odd')).toThrow(/'odd'.*bits=3/);
