@@ -6,7 +6,9 @@
  * @packageDocumentation
  */
 import { BUNDLE_MANIFEST_FILE, TinyLlamaError, parseBundleManifest, type BundleFile, type BundleManifest } from '@tinyllama/core';
-import { download, openCache, store, type FetchModelOptions } from './model-files.js';
+import { download, openCache, store, streamInto, type ByteStaging, type FetchModelOptions } from './model-files.js';
+
+export type { ByteStaging } from './model-files.js';
 
 /**
  * Fetches and parses `baseUrl`'s `model_manifest.json` (bypassing the HTTP cache), or resolves
@@ -46,20 +48,6 @@ export async function verifyBundleFile(file: BundleFile, bytes: Uint8Array): Pro
   if (actual !== file.sha256) {
     throw new TinyLlamaError('E_CORRUPT', `bundle file '${file.path}': checksum failed (sha256 ${actual}, the manifest says ${file.sha256})`);
   }
-}
-
-/**
- * Where large files can be written instead of fresh JS buffers: the wasm-kernels backend stages them
- * straight in its memory (`WasmKernels.stage`), so a 45 MB layer chunk is not also held by the JS heap
- * until the next garbage collection.
- */
-export interface ByteStaging {
-  /** A writable view of `size` bytes. */
-  alloc(size: number): Uint8Array;
-  /** SHA-256 (hex) of a view from `alloc` (SubtleCrypto does not read shared memory). */
-  sha256(view: Uint8Array): string;
-  /** Frees a view from `alloc`. */
-  release(view: Uint8Array): void;
 }
 
 /** Verified access to a bundle's files. */
@@ -112,7 +100,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       try {
         let bytes: Uint8Array;
         if (hit?.body) {
-          bytes = await streamInto(hit.body, alloc(file.size), path);
+          bytes = await streamInto(hit.body, alloc(file.size), `bundle file '${path}'`);
           options.onProgress?.({ file: path, loaded: bytes.length, total: bytes.length, fromCache: true });
         } else {
           // a content-length other than the manifest's (e.g. a compressed transfer): plain buffer, copied after
@@ -161,17 +149,3 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
   };
 }
 
-/** Streams a body into `view` (exactly its length); returns the filled view. */
-async function streamInto(body: ReadableStream<Uint8Array>, view: Uint8Array, name: string): Promise<Uint8Array> {
-  const reader = body.getReader();
-  let at = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (at + value.length > view.length) throw new TinyLlamaError('E_CORRUPT', `bundle file '${name}': checksum failed (longer than the manifest's ${view.length} bytes)`);
-    view.set(value, at);
-    at += value.length;
-  }
-  if (at !== view.length) throw new TinyLlamaError('E_CORRUPT', `bundle file '${name}': checksum failed (size ${at} bytes, the manifest says ${view.length})`);
-  return view;
-}

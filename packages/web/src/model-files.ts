@@ -25,6 +25,20 @@ export interface FileProgress {
   readonly fromCache: boolean;
 }
 
+/**
+ * Where large files can be written instead of fresh JS buffers: the wasm-kernels backend stages them
+ * straight in its memory (`WasmKernels.stage`), so a 45 MB layer chunk is not also held by the JS heap
+ * until the next garbage collection.
+ */
+export interface ByteStaging {
+  /** A writable view of `size` bytes. */
+  alloc(size: number): Uint8Array;
+  /** SHA-256 (hex) of a view from `alloc` (SubtleCrypto does not read shared memory). */
+  sha256(view: Uint8Array): string;
+  /** Frees a view from `alloc`. */
+  release(view: Uint8Array): void;
+}
+
 /** Options of {@link fetchModelFiles}. */
 export interface FetchModelOptions {
   /** Use the Cache API when the context has it (default true). */
@@ -212,4 +226,19 @@ function fnv1a(text: string): string {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h.toString(16).padStart(8, '0');
+}
+
+/** Streams a body into `view` (exactly its length); returns the filled view. @throws `E_CORRUPT` naming `what` (e.g. `bundle file 'x'`) on another length. */
+export async function streamInto(body: ReadableStream<Uint8Array>, view: Uint8Array, what: string): Promise<Uint8Array> {
+  const reader = body.getReader();
+  let at = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.length > view.length) throw new TinyLlamaError('E_CORRUPT', `${what}: checksum failed (longer than the expected ${view.length} bytes)`);
+    view.set(value, at);
+    at += value.length;
+  }
+  if (at !== view.length) throw new TinyLlamaError('E_CORRUPT', `${what}: checksum failed (size ${at} bytes, expected ${view.length})`);
+  return view;
 }

@@ -108,6 +108,8 @@ class InferenceWorker {
     const config = normalizeLlamaConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))) as Record<string, unknown>);
     const tokenizer = await sentencePieceLoader.loadFromBytes(files.get('tokenizer.model')!);
     const data = files.get(EXTERNAL_DATA_FILE);
+    // not staged: weights are copied out of the file's buffer into their final place, so staging one
+    // 560 MB file in wasm memory would leave both touched (bundles stage one ~45 MB chunk at a time)
     const session = await backend.createSession({
       kind: 'bytes',
       bytes: files.get('model.onnx')!,
