@@ -163,18 +163,15 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
       const v128_t ae = wasm_v128_load(ab + g);
       const v128_t ao = wasm_v128_load(ab + g + 16);
       v128_t p;
-      p = wasm_v128_load(w0 + g / 2);
-      DOT4(i0, ae, wasm_v128_and(p, mask));
-      DOT4(i0, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
-      p = wasm_v128_load(w1 + g / 2);
-      DOT4(i1, ae, wasm_v128_and(p, mask));
-      DOT4(i1, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
-      p = wasm_v128_load(w2 + g / 2);
-      DOT4(i2, ae, wasm_v128_and(p, mask));
-      DOT4(i2, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
-      p = wasm_v128_load(w3 + g / 2);
-      DOT4(i3, ae, wasm_v128_and(p, mask));
-      DOT4(i3, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+#define COL1(w, acc)                                   \
+  p = wasm_v128_load((w) + g / 2);                     \
+  DOT4(acc, ae, wasm_v128_and(p, mask));               \
+  DOT4(acc, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+      COL1(w0, i0)
+      COL1(w1, i1)
+      COL1(w2, i2)
+      COL1(w3, i3)
+#undef COL1
     }
     const float a = as[b];
     const float *sb = st + (long)b * 4;
