@@ -145,6 +145,13 @@ static int32_t dot_block_scalar(const int8_t *a, const uint8_t *w, int B, int bi
                                                                             wasm_i16x8_extmul_high_i8x16(a, w7))))
 #endif
 
+// Lane j of the result = the sum of the four lanes of x_j (a 4x4 transpose-and-add).
+static inline v128_t hsum4_i32x4(v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
+  const v128_t s01 = wasm_i32x4_add(wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7));
+  const v128_t s23 = wasm_i32x4_add(wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7));
+  return wasm_i32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
+}
+
 // Four output columns of one activation row, 4-bit weights, B % 32 == 0, on a tile of four weight rows
 // stored block-interleaved (see repack_q4_tiles): the kernel reads one sequential stream, which the
 // hardware prefetcher follows (four interleaved 1 KB row streams per page were not prefetched well).
@@ -153,8 +160,7 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
                     const float *st, const uint8_t *zp, int n, float *out) {
   const int blob = B / 2;
   const v128_t mask = wasm_i8x16_splat(0x0f);
-  v128_t f0 = wasm_f32x4_splat(0.f), f1 = f0, f2 = f0, f3 = f0;
-  float c0 = 0.f, c1 = 0.f, c2 = 0.f, c3 = 0.f;
+  v128_t f = wasm_f32x4_splat(0.f), c = f;  // lanes = columns
   for (int b = 0; b < kBlocks; b++) {
     v128_t i0 = wasm_i32x4_splat(0), i1 = i0, i2 = i0, i3 = i0;
     const int8_t *ab = arow + (long)b * B;
@@ -173,30 +179,19 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
       COL1(w3, i3)
 #undef COL1
     }
-    const float a = as[b];
-    const float *sb = st + (long)b * 4;
-    const float t0 = sb[0] * a, t1 = sb[1] * a, t2 = sb[2] * a, t3 = sb[3] * a;
-    f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i0), wasm_f32x4_splat(t0)));
-    f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i1), wasm_f32x4_splat(t1)));
-    f2 = wasm_f32x4_add(f2, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i2), wasm_f32x4_splat(t2)));
-    f3 = wasm_f32x4_add(f3, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i3), wasm_f32x4_splat(t3)));
+    // lanes = columns 0..3: block dot products times (weight scale * activation scale)
+    const v128_t t = wasm_f32x4_mul(wasm_v128_load(st + (long)b * 4), wasm_f32x4_splat(as[b]));
+    f = wasm_f32x4_add(f, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i0, i1, i2, i3)), t));
     const float sa = (float)am[b];
     if (zp) {
-      c0 += t0 * sa * (float)zero_point(zp, 4, n, kBlocks, b);
-      c1 += t1 * sa * (float)zero_point(zp, 4, n + 1, kBlocks, b);
-      c2 += t2 * sa * (float)zero_point(zp, 4, n + 2, kBlocks, b);
-      c3 += t3 * sa * (float)zero_point(zp, 4, n + 3, kBlocks, b);
+      const v128_t z = wasm_f32x4_make((float)zero_point(zp, 4, n, kBlocks, b), (float)zero_point(zp, 4, n + 1, kBlocks, b),
+                                       (float)zero_point(zp, 4, n + 2, kBlocks, b), (float)zero_point(zp, 4, n + 3, kBlocks, b));
+      c = wasm_f32x4_add(c, wasm_f32x4_mul(t, wasm_f32x4_mul(z, wasm_f32x4_splat(sa))));
     } else {
-      c0 += t0 * sa * 8.f;
-      c1 += t1 * sa * 8.f;
-      c2 += t2 * sa * 8.f;
-      c3 += t3 * sa * 8.f;
+      c = wasm_f32x4_add(c, wasm_f32x4_mul(t, wasm_f32x4_splat(8.f * sa)));
     }
   }
-  out[0] = hsum_f32x4(f0) - c0;
-  out[1] = hsum_f32x4(f1) - c1;
-  out[2] = hsum_f32x4(f2) - c2;
-  out[3] = hsum_f32x4(f3) - c3;
+  wasm_v128_store(out, wasm_f32x4_sub(f, c));
 }
 
 // Two activation rows against one tile of four weight rows (prompt processing): each unpacked weight
@@ -206,9 +201,8 @@ static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as
                        float *out1) {
   const int blob = B / 2;
   const v128_t mask = wasm_i8x16_splat(0x0f);
-  v128_t f00 = wasm_f32x4_splat(0.f), f01 = f00, f02 = f00, f03 = f00;
-  v128_t f10 = f00, f11 = f00, f12 = f00, f13 = f00;
-  v128_t c0 = f00, c1 = f00;  // lanes: zero-point corrections of columns 0..3 for rows 0 and 1
+  v128_t f0 = wasm_f32x4_splat(0.f), f1 = f0;  // lanes = columns 0..3 of rows 0 and 1
+  v128_t c0 = f0, c1 = f0;                     // their zero-point corrections
   for (int b = 0; b < kBlocks; b++) {
     v128_t i00 = wasm_i32x4_splat(0), i01 = i00, i02 = i00, i03 = i00;
     v128_t i10 = i00, i11 = i00, i12 = i00, i13 = i00;
@@ -236,25 +230,13 @@ static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as
     const v128_t sw = wasm_v128_load(st + (long)b * 4);  // scales of columns 0..3
     const v128_t t0 = wasm_f32x4_mul(sw, wasm_f32x4_splat(as0[b]));
     const v128_t t1 = wasm_f32x4_mul(sw, wasm_f32x4_splat(as1[b]));
-    f00 = wasm_f32x4_add(f00, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i00), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 0))));
-    f01 = wasm_f32x4_add(f01, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i01), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 1))));
-    f02 = wasm_f32x4_add(f02, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i02), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 2))));
-    f03 = wasm_f32x4_add(f03, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i03), wasm_f32x4_splat(wasm_f32x4_extract_lane(t0, 3))));
-    f10 = wasm_f32x4_add(f10, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i10), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 0))));
-    f11 = wasm_f32x4_add(f11, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i11), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 1))));
-    f12 = wasm_f32x4_add(f12, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i12), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 2))));
-    f13 = wasm_f32x4_add(f13, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i13), wasm_f32x4_splat(wasm_f32x4_extract_lane(t1, 3))));
+    f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i00, i01, i02, i03)), t0));
+    f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i10, i11, i12, i13)), t1));
     c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(t0, wasm_f32x4_splat(8.f * (float)am0[b])));
     c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(t1, wasm_f32x4_splat(8.f * (float)am1[b])));
   }
-  out0[0] = hsum_f32x4(f00) - wasm_f32x4_extract_lane(c0, 0);
-  out0[1] = hsum_f32x4(f01) - wasm_f32x4_extract_lane(c0, 1);
-  out0[2] = hsum_f32x4(f02) - wasm_f32x4_extract_lane(c0, 2);
-  out0[3] = hsum_f32x4(f03) - wasm_f32x4_extract_lane(c0, 3);
-  out1[0] = hsum_f32x4(f10) - wasm_f32x4_extract_lane(c1, 0);
-  out1[1] = hsum_f32x4(f11) - wasm_f32x4_extract_lane(c1, 1);
-  out1[2] = hsum_f32x4(f12) - wasm_f32x4_extract_lane(c1, 2);
-  out1[3] = hsum_f32x4(f13) - wasm_f32x4_extract_lane(c1, 3);
+  wasm_v128_store(out0, wasm_f32x4_sub(f0, c0));
+  wasm_v128_store(out1, wasm_f32x4_sub(f1, c1));
 }
 
 // True when matmul_nbits expects the tiled layout of repack_q4_tiles.
