@@ -52,6 +52,18 @@ export function numel(dims: readonly number[]): number {
   return n;
 }
 
+/** Concatenates byte chunks into one buffer of `byteLength` bytes (a single chunk of that length is returned as is). */
+export function concatBytes(chunks: readonly Uint8Array[], byteLength: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteLength === byteLength) return chunks[0]!;
+  const out = new Uint8Array(byteLength);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
 /** Row-major strides (in elements) of a shape. */
 export function contiguousStrides(dims: readonly number[]): number[] {
   const out = new Array<number>(dims.length);

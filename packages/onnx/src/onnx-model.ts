@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/pro
 import path from 'node:path';
 import {
   TinyLlamaError,
+  concatBytes,
   isTinyLlamaError,
   numel,
   type BuiltModel,
@@ -12,7 +13,6 @@ import {
   type ProgressCallback,
 } from '@tinyllama/core';
 import { encodeModel, typedArrayBytes, type NodeDef, type TensorDef, type TensorPayload, type ValueInfo } from './onnx-proto.js';
-import { concatChunks } from './protobuf.js';
 
 /** Protobuf's hard limit for one serialized message (2 GiB - 1). */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
@@ -171,7 +171,7 @@ export class OnnxModel implements BuiltModel {
       if (proto.byteLength > PROTOBUF_LIMIT) {
         throw new TinyLlamaError('E_UNSUPPORTED', `model protobuf '${modelPath}' would be ${proto.byteLength} bytes, over the 2 GB protobuf limit`);
       }
-      await writeFile(modelTmp, concatChunks(proto.chunks, proto.byteLength));
+      await writeFile(modelTmp, concatBytes(proto.chunks, proto.byteLength));
       if (external.length > 0) await rename(dataTmp, dataPath);
       await rename(modelTmp, modelPath);
       return modelPath;
@@ -202,7 +202,7 @@ export class OnnxModel implements BuiltModel {
       tensors.push({ name: entry.name, dtype: entry.dtype, dims: entry.dims, payload: { kind: 'inline', bytes: await loadBytes(entry) } });
     }
     const proto = this.#encode(tensors);
-    return concatChunks(proto.chunks, proto.byteLength);
+    return concatBytes(proto.chunks, proto.byteLength);
   }
 
   #encode(initializers: readonly TensorDef[]) {

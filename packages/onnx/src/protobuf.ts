@@ -4,6 +4,8 @@
  * so a message can reference big tensor payloads and be streamed out chunk by chunk.
  */
 
+import { concatBytes } from '@tinyllama/core';
+
 const enum WireType {
   Varint = 0,
   Fixed64 = 1,
@@ -42,7 +44,7 @@ export class ProtoWriter implements ProtoChunks {
 
   /** The message as one contiguous buffer. */
   toBytes(): Uint8Array {
-    return concatChunks(this.chunks, this.byteLength);
+    return concatBytes(this.chunks, this.byteLength);
   }
 
   /** An unsigned varint field (`uint64`, `int32`/`int64` non-negative, enums, bools). */
@@ -150,16 +152,4 @@ export class ProtoWriter implements ProtoChunks {
     this.#buf = new Uint8Array(256);
     this.#pos = 0;
   }
-}
-
-/** Concatenates chunks into one buffer of `byteLength` bytes. */
-export function concatChunks(chunks: readonly Uint8Array[], byteLength: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0].byteLength === byteLength) return chunks[0];
-  const out = new Uint8Array(byteLength);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }

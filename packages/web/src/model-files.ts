@@ -5,7 +5,7 @@
  * downloaded again.
  * @packageDocumentation
  */
-import { TinyLlamaError } from '@tinyllama/core';
+import { TinyLlamaError, concatBytes } from '@tinyllama/core';
 
 /** The files a built model directory must have. */
 export const REQUIRED_FILES = ['config.json', 'tokenizer.model', 'model.onnx'] as const;
@@ -22,6 +22,7 @@ export interface FileProgress {
   readonly loaded: number;
   /** 0 when unknown. */
   readonly total: number;
+  /** True when the file came from the Cache API instead of the network. */
   readonly fromCache: boolean;
 }
 
@@ -182,7 +183,7 @@ export async function download(
     throw new TinyLlamaError('E_IO', `download of '${url}' failed after ${loaded} bytes: ${(e as Error).message}`, { cause: e });
   }
   report(loaded);
-  return buffer ? buffer.subarray(0, loaded) : concat(chunks, loaded);
+  return buffer ? buffer.subarray(0, loaded) : concatBytes(chunks, loaded);
 }
 
 /**
@@ -205,17 +206,6 @@ export async function store(cache: Cache, url: string, key: string, bytes: Uint8
     return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   }
   return undefined;
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** FNV-1a 32-bit hash as 8 hex digits. */

@@ -3,6 +3,7 @@
  * (plain objects, arrays, numbers and strings).
  * @packageDocumentation
  */
+import type { FileProgress } from './model-files.js';
 
 /** Sampling and length settings of one generation request. */
 export interface GenerationSettings {
@@ -63,15 +64,9 @@ export interface StopRequest {
 /** Any page → worker message. */
 export type PageMessage = LoadRequest | GenerateRequest | StopRequest;
 
-/** Worker → page: bytes of one model file so far. */
-export interface ProgressEvent {
+/** Worker → page: bytes of one model file so far (total 0 when the server sent no length). */
+export interface ProgressEvent extends FileProgress {
   readonly type: 'progress';
-  readonly file: string;
-  readonly loaded: number;
-  /** Total bytes when the server sent a length, else 0. */
-  readonly total: number;
-  /** True when the file came from the Cache API instead of the network. */
-  readonly fromCache: boolean;
 }
 
 /** Worker → page: the model is open. */
