@@ -1,5 +1,6 @@
 import { TinyLlamaError, type Backend, type HostTensor, type InferenceSession, type ModelSource, type RuntimePlugin } from '@tinyllama/core';
 import { decodeModel } from '@tinyllama/onnx';
+import { importRuntime, isNode } from './env.js';
 import { GraphExecutor, type ExternalDataReader, type GraphStats } from './executor.js';
 import { WasmKernels, type WasmKernelsOptions } from './kernels.js';
 
@@ -20,12 +21,6 @@ export interface WasmKernelsSession extends InferenceSession {
 function normalize(p: string): string {
   return p.replace(/\\/g, '/').replace(/^\.\//, '');
 }
-
-function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-}
-
-const importRuntime = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
 
 /** Reads external data from in-memory files (by relative path). */
 function memoryReader(files: readonly { readonly path: string; readonly data: Uint8Array }[]): ExternalDataReader {

@@ -1,36 +1,9 @@
 import type { HostTensor } from '@tinyllama/core';
 import type { NodeDef } from '@tinyllama/onnx';
 import type { WasmKernels } from './kernels.js';
+import { rotate, splitPackedQkv } from './ops/attention.js';
 import type { OpKernel } from './ops/types.js';
-
-function attrInt(node: NodeDef, name: string, fallback: number): number {
-  const a = node.attrs[name];
-  return a && a.type === 'int' ? a.value : fallback;
-}
-
-function attrFloat(node: NodeDef, name: string, fallback: number): number {
-  const a = node.attrs[name];
-  return a && a.type === 'float' ? a.value : fallback;
-}
-
-/**
- * Rotary embedding in place, Hugging Face `rotate_half` layout: for each head, element `i < half`
- * pairs with `i + half`. `x` is `[heads, D]` at `offset`; cos/sin caches are `[maxPos, half]`.
- */
-function rotate(x: Float32Array, offset: number, heads: number, D: number, half: number, cos: Float32Array, sin: Float32Array, pos: number): void {
-  const c0 = pos * half;
-  for (let h = 0; h < heads; h++) {
-    const o = offset + h * D;
-    for (let i = 0; i < half; i++) {
-      const c = cos[c0 + i]!;
-      const s = sin[c0 + i]!;
-      const a = x[o + i]!;
-      const b = x[o + i + half]!;
-      x[o + i] = a * c - b * s;
-      x[o + i + half] = b * c + a * s;
-    }
-  }
-}
+import { floatAttr, intAttr } from './ops/util.js';
 
 /**
  * `com.microsoft.GroupQueryAttention` with the attention itself on the wasm kernels, for the case the
@@ -39,11 +12,11 @@ function rotate(x: Float32Array, offset: number, heads: number, D: number, half:
  * reference kernel). Present K/V are built here as `[1, Hkv, T, D]` (past rows, then the new ones).
  */
 export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fallback: OpKernel): (inputs: readonly (HostTensor | undefined)[]) => HostTensor[] {
-  const H = attrInt(node, 'num_heads', 0);
-  const Hkv = attrInt(node, 'kv_num_heads', 0);
-  const doRotary = attrInt(node, 'do_rotary', 0) === 1;
+  const H = intAttr(node.attrs, 'num_heads', 0);
+  const Hkv = intAttr(node.attrs, 'kv_num_heads', 0);
+  const doRotary = intAttr(node.attrs, 'do_rotary', 0) === 1;
   const eligibleAttrs =
-    H > 0 && Hkv > 0 && H % Hkv === 0 && attrInt(node, 'rotary_interleaved', 0) === 0 && attrFloat(node, 'softcap', 0) === 0 && attrInt(node, 'local_window_size', -1) === -1 && attrInt(node, 'smooth_softmax', 0) === 0;
+    H > 0 && Hkv > 0 && H % Hkv === 0 && intAttr(node.attrs, 'rotary_interleaved', 0) === 0 && floatAttr(node.attrs, 'softcap', 0) === 0 && intAttr(node.attrs, 'local_window_size', -1) === -1 && intAttr(node.attrs, 'smooth_softmax', 0) === 0;
   const slow = (inputs: readonly (HostTensor | undefined)[]) => fallback(inputs, node.attrs);
   if (!eligibleAttrs || node.inputs.length > 9) return slow;
 
@@ -70,17 +43,7 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
     let kN: Float32Array;
     let vN: Float32Array;
     if (packed) {
-      qN = new Float32Array(S * H * D);
-      kN = new Float32Array(S * Hkv * D);
-      vN = new Float32Array(S * Hkv * D);
-      const qw = H * D;
-      const kw = Hkv * D;
-      for (let s = 0; s < S; s++) {
-        const o = s * width;
-        qN.set(qd.subarray(o, o + qw), s * qw);
-        kN.set(qd.subarray(o + qw, o + qw + kw), s * kw);
-        vN.set(qd.subarray(o + qw + kw, o + width), s * kw);
-      }
+      ({ q: qN, k: kN, v: vN } = splitPackedQkv(qd, S, H, Hkv, D));
     } else {
       qN = qd.slice();
       kN = (k!.data as Float32Array).slice();
@@ -108,7 +71,7 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
     };
     const presentK = present(pk, kN);
     const presentV = present(pv, vN);
-    const scale = attrFloat(node, 'scale', 0) || 1 / Math.sqrt(D);
+    const scale = floatAttr(node.attrs, 'scale', 0) || 1 / Math.sqrt(D);
     const out = kernels.attention(qN, presentK, presentV, { S, T, H, Hkv, D, pastLen: P, scale }); // [S, H, D]
     return [
       { dtype: 'float32', dims: [1, S, H * D], data: out },

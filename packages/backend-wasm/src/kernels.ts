@@ -5,8 +5,8 @@ import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
 const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul'] as const;
-const FN_MATMUL = 1;
-const FN_ATTENTION = 3;
+const FN_MATMUL = EXPORTS.indexOf('matmul_nbits');
+const FN_ATTENTION = EXPORTS.indexOf('attention_heads');
 /** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
 const RESERVED = 2 * 65536;
 

@@ -43,10 +43,6 @@ export class LinearMemory {
     return this.#u8;
   }
 
-  /** The whole memory as float32 (valid until the next allocation that grows it). */
-  get heapF32(): Float32Array {
-    return this.#f32;
-  }
 
   /** Bytes currently allocated. */
   get usedBytes(): number {
@@ -116,11 +112,6 @@ export class LinearMemory {
     const off = this.alloc(bytes.byteLength, what);
     this.write(off, bytes);
     return off;
-  }
-
-  /** A float32 view of `length` values at `offset` (4-byte aligned). */
-  f32(offset: number, length: number): Float32Array {
-    return this.#f32.subarray(offset >> 2, (offset >> 2) + length);
   }
 
   /** Copies float32 values in at `offset` (4-byte aligned). */

@@ -1,4 +1,5 @@
 import { TinyLlamaError } from '@tinyllama/core';
+import { importRuntime, isNode } from './env.js';
 
 /**
  * Control block layout (Int32 slots in shared memory):
@@ -57,17 +58,13 @@ onMessage(async (msg) => {
 });
 `;
 
-/** A dynamic import bundlers leave alone (the Node-only module is never bundled for browsers). */
-const importRuntime = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
-
 interface WorkerLike {
   postMessage(msg: unknown): void;
   terminate(): unknown;
 }
 
 async function spawnWorker(): Promise<{ worker: WorkerLike; ready: Promise<void> }> {
-  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string' && typeof (globalThis as { Worker?: unknown }).Worker === 'undefined';
-  if (isNode) {
+  if (isNode() && typeof (globalThis as { Worker?: unknown }).Worker === 'undefined') {
     const wt = (await importRuntime('node:worker_threads')) as typeof import('node:worker_threads');
     const worker = new wt.Worker(WORKER_SOURCE, { eval: true });
     worker.unref();

@@ -12,7 +12,7 @@ const OP = 'com.microsoft:GroupQueryAttention';
  * Rotates `heads` vectors of one token in place (`x[off + h * D ..]`), rotate_half layout over the
  * first `2 * half` dims: `x1' = x1 cos - x2 sin`, `x2' = x2 cos + x1 sin`.
  */
-function rotate(x: Float32Array, off: number, heads: number, D: number, half: number, cos: Float32Array, sin: Float32Array, pos: number): void {
+export function rotate(x: Float32Array, off: number, heads: number, D: number, half: number, cos: Float32Array, sin: Float32Array, pos: number): void {
   const c0 = pos * half;
   for (let h = 0; h < heads; h++) {
     const o = off + h * D;
@@ -25,6 +25,25 @@ function rotate(x: Float32Array, off: number, heads: number, D: number, half: nu
       x[o + half + i] = Math.fround(x2 * c + x1 * s);
     }
   }
+}
+
+/**
+ * Splits packed QKV `[tokens, (H + 2 Hkv) * D]` into fresh Q `[tokens, H*D]`, K and V `[tokens, Hkv*D]`.
+ */
+export function splitPackedQkv(packed: Float32Array, tokens: number, H: number, Hkv: number, D: number): { q: Float32Array; k: Float32Array; v: Float32Array } {
+  const qw = H * D;
+  const kw = Hkv * D;
+  const width = qw + 2 * kw;
+  const q = new Float32Array(tokens * qw);
+  const k = new Float32Array(tokens * kw);
+  const v = new Float32Array(tokens * kw);
+  for (let t = 0; t < tokens; t++) {
+    const o = t * width;
+    q.set(packed.subarray(o, o + qw), t * qw);
+    k.set(packed.subarray(o + qw, o + qw + kw), t * kw);
+    v.set(packed.subarray(o + qw + kw, o + width), t * kw);
+  }
+  return { q, k, v };
 }
 
 /**
@@ -62,21 +81,16 @@ export const groupQueryAttention: OpKernel = (inputs, attrs) => {
   const scale = floatAttr(attrs, 'scale', 0) || 1 / Math.sqrt(D);
 
   // New Q/K/V as [B, S, heads*D], copied (rotary rewrites them).
-  const qN = new Float32Array(B * S * H * D); // [B, S, H*D]
-  const kN = new Float32Array(B * S * Hkv * D); // [B, S, Hkv*D]
-  const vN = new Float32Array(B * S * Hkv * D); // [B, S, Hkv*D]
+  let qN: Float32Array; // [B, S, H*D]
+  let kN: Float32Array; // [B, S, Hkv*D]
+  let vN: Float32Array; // [B, S, Hkv*D]
   if (packed) {
     if (inputs[2] !== undefined) shapeError(OP, 'value given without key');
-    const qw = H * D;
-    const kw = Hkv * D;
-    for (let t = 0; t < B * S; t++) {
-      const o = t * width;
-      qN.set(q.subarray(o, o + qw), t * qw);
-      kN.set(q.subarray(o + qw, o + qw + kw), t * kw);
-      vN.set(q.subarray(o + qw + kw, o + width), t * kw);
-    }
+    ({ q: qN, k: kN, v: vN } = splitPackedQkv(q, B * S, H, Hkv, D));
   } else {
-    qN.set(q);
+    qN = q.slice();
+    kN = new Float32Array(B * S * Hkv * D);
+    vN = new Float32Array(B * S * Hkv * D);
     const Kt = input(OP, inputs, 1, 'key');
     const Vt = input(OP, inputs, 2, 'value');
     for (const [t, name] of [[Kt, 'key'], [Vt, 'value']] as const) {
