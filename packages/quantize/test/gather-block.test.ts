@@ -1,4 +1,3 @@
-import { isTinyLlamaError } from '@tinyllama/core';
 import { describe, expect, it } from 'vitest';
 import {
   dequantizeGatherBlock,
@@ -9,17 +8,7 @@ import {
   type BlockSize,
 } from '../src/index.js';
 import { randomWeights, refDequantize, refPack, refQuantize, refZeroPoints } from './reference.js';
-
-function expectArgumentError(f: () => unknown, pattern: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(isTinyLlamaError(e, 'E_ARGUMENT')).toBe(true);
-    expect((e as Error).message).toMatch(pattern);
-    return;
-  }
-  throw new Error('expected an E_ARGUMENT error');
-}
+import { expectArgumentError } from './expect-error.js';
 
 describe('quantizeGatherBlock', () => {
   for (const bits of [4, 8] as const) {

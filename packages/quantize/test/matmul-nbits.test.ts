@@ -1,4 +1,3 @@
-import { isTinyLlamaError } from '@tinyllama/core';
 import { describe, expect, it } from 'vitest';
 import {
   BLOCK_SIZES,
@@ -9,6 +8,7 @@ import {
   type BlockSize,
 } from '../src/index.js';
 import { randomWeights, refDequantize, refMatMulNBitsB, refQuantize, refZeroPoints } from './reference.js';
+import { expectArgumentError } from './expect-error.js';
 
 const MODES = [
   { bits: 4, symmetric: true },
@@ -16,17 +16,6 @@ const MODES = [
   { bits: 8, symmetric: true },
   { bits: 8, symmetric: false },
 ] as const;
-
-function expectArgumentError(f: () => unknown, pattern: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(isTinyLlamaError(e, 'E_ARGUMENT')).toBe(true);
-    expect((e as Error).message).toMatch(pattern);
-    return;
-  }
-  throw new Error('expected an E_ARGUMENT error');
-}
 
 describe('quantizeMatMulNBits: layout against the plain reference', () => {
   for (const { bits, symmetric } of MODES) {

@@ -1,6 +1,6 @@
-import { isTinyLlamaError } from '@tinyllama/core';
 import { describe, expect, it } from 'vitest';
 import { dequantizePerChannelInt8, perChannelInt8Tensors, quantizePerChannelInt8 } from '../src/index.js';
+import { expectArgumentError } from './expect-error.js';
 import { randomWeights } from './reference.js';
 
 /** Plain reference: per row n, scale/zero point by the documented formulas, codes in [K, N] order. */
@@ -68,16 +68,7 @@ describe('quantizePerChannelInt8', () => {
   });
 
   it('rejects bad arguments with E_ARGUMENT', () => {
-    const check = (f: () => unknown, re: RegExp) => {
-      try {
-        f();
-      } catch (e) {
-        expect(isTinyLlamaError(e, 'E_ARGUMENT')).toBe(true);
-        expect((e as Error).message).toMatch(re);
-        return;
-      }
-      throw new Error('expected an error');
-    };
+    const check = expectArgumentError;
     check(() => quantizePerChannelInt8(new Float32Array(6), 2, 4, { symmetric: true, name: 'o_proj' }), /o_proj.*weight has 6 elements, expected 8/);
     check(() => quantizePerChannelInt8(new Float32Array(6), 2, 0, { symmetric: true }), /K must be a positive integer, got 0/);
     check(() => quantizePerChannelInt8(Float32Array.of(1, Infinity), 1, 2, { symmetric: true }), /non-finite .* row 0/);
