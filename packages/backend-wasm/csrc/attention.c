@@ -2,7 +2,8 @@
 // after rotary, batch 1). One call handles heads [h0, h1), so threads split the heads.
 //
 //   q      [S, H, D]     new queries (rotary applied)
-//   k, v   [Hkv, T, D]   keys / values of the whole context (past then new), un-repeated KV heads
+//   k, v   [Hkv, capacity, D]   keys / values of the whole context (past then new) in the first T rows,
+//                               un-repeated KV heads
 //   out    [S, H, D]
 // Query s sits at position pastLen + s and sees keys 0 .. pastLen + s; head h reads KV head
 // h / (H / Hkv). Softmax in float32 with the maximum subtracted.
@@ -47,15 +48,20 @@ static inline float dot(const float *a, const float *b, int D) {
   return s;
 }
 
-// scores: scratch of T floats for this call.
+// Heads taken one at a time from the shared `counter` by every thread of a job (threads that start late
+// take fewer). k and v hold `capacity` rows per KV head (capacity >= T: the rows past T are not read).
+// scores: scratch of H * capacity floats (head h uses its own capacity floats).
 EXPORT(attention_heads)
-void attention_heads(const float *q, const float *k, const float *v, float *out, float *scores, int S, int T,
-                     int pastLen, int H, int Hkv, int D, float scale, int h0, int h1) {
+void attention_heads(const float *q, const float *k, const float *v, float *out, float *scoresAll, int S, int T,
+                     int pastLen, int H, int Hkv, int D, float scale, int capacity, int *counter) {
   const int group = H / Hkv;
-  for (int h = h0; h < h1; h++) {
+  for (;;) {
+    const int h = __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    if (h >= H) return;
     const int kvh = h / group;
-    const float *kh = k + (long)kvh * T * D;
-    const float *vh = v + (long)kvh * T * D;
+    const float *kh = k + (long)kvh * capacity * D;
+    const float *vh = v + (long)kvh * capacity * D;
+    float *scores = scoresAll + (long)h * capacity;
     for (int s = 0; s < S; s++) {
       const float *qs = q + ((long)s * H + h) * D;
       float *os = out + ((long)s * H + h) * D;

@@ -329,3 +329,18 @@ void matmul_nbits(const int8_t *aq, const float *ascale, const int32_t *asum, in
     }
   }
 }
+
+// matmul_nbits over all N columns, shared by every thread of a job: each caller takes chunks of `chunk`
+// columns (a multiple of 4) from the shared counter until none are left, so threads that start late or
+// run slower simply take fewer chunks and all finish within one chunk of each other.
+EXPORT(matmul_nbits_chunked)
+void matmul_nbits_chunked(const int8_t *aq, const float *ascale, const int32_t *asum, int M, int kBlocks, int B, int bits,
+                          const uint8_t *q, const float *scale, const uint8_t *zp, const float *bias, float *y, int N,
+                          int *counter, int chunk) {
+  for (;;) {
+    const long n0 = (long)__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED) * chunk;
+    if (n0 >= N) return;
+    const long n1 = n0 + chunk < N ? n0 + chunk : N;
+    matmul_nbits(aq, ascale, asum, M, kBlocks, B, bits, q, scale, zp, bias, y, N, (int)n0, (int)n1);
+  }
+}

@@ -1,4 +1,4 @@
-import { TinyLlamaError, type Backend, type HostTensor, type InferenceSession, type ModelSource, type RuntimePlugin } from '@tinyllama/core';
+import { TinyLlamaError, shapeToString, type Backend, type HostTensor, type InferenceSession, type ModelSource, type RunOptions, type RuntimePlugin, type TensorAllocator } from '@tinyllama/core';
 import { decodeModel } from '@tinyllama/onnx';
 import { importRuntime, isNode } from './env.js';
 import { GraphExecutor, type ExternalDataReader, type GraphStats } from './executor.js';
@@ -85,6 +85,11 @@ export function createWasmKernelsBackend(options: WasmKernelsBackendOptions = {}
     name: options.name ?? 'wasm-kernels',
     supportedDomains: ['', 'com.microsoft'],
     kernels: () => kernels,
+    /** Tensors in the kernels' memory: a KV cache here is read by attention in place (available after init). */
+    get tensorAllocator(): TensorAllocator | undefined {
+      const k = kernels;
+      return k && { allocate: (dims) => k.allocTensor(dims), free: (t) => k.freeTensor(t) };
+    },
     async init() {
       if (typeof WebAssembly === 'undefined') throw new TinyLlamaError('E_BACKEND', 'WebAssembly is not available');
       kernels = await WasmKernels.create(options);
@@ -113,7 +118,8 @@ export function createWasmKernelsBackend(options: WasmKernelsBackendOptions = {}
 }
 
 class KernelsSession implements WasmKernelsSession {
-  readonly supportsInPlaceOutputs = false;
+  /** In-place outputs: GroupQueryAttention writes a shared KV cache's new rows where the caller keeps it. */
+  readonly supportsInPlaceOutputs = true;
   readonly #exec: GraphExecutor;
 
   constructor(exec: GraphExecutor) {
@@ -140,8 +146,25 @@ class KernelsSession implements WasmKernelsSession {
     this.#exec.profile = p;
   }
 
-  async run(feeds: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
-    return this.#exec.run(feeds);
+  async run(feeds: Readonly<Record<string, HostTensor>>, options?: RunOptions): Promise<Record<string, HostTensor>> {
+    const outputs = options?.outputs;
+    if (!outputs) return this.#exec.run(feeds);
+    for (const name of Object.keys(outputs)) {
+      if (!this.#exec.outputNames.includes(name)) throw new TinyLlamaError('E_ARGUMENT', `in-place output '${name}' is not an output of the graph`);
+    }
+    const result = this.#exec.run(feeds, new Set(Object.values(outputs)));
+    // outputs a kernel did not write in place are copied into the caller's tensors
+    for (const [name, target] of Object.entries(outputs)) {
+      const r = result[name]!;
+      if (r === target) continue;
+      const dst = target.data;
+      if (r.dtype !== target.dtype || r.data.length !== dst.length) {
+        throw new TinyLlamaError('E_SHAPE', `in-place output '${name}': the graph produced ${r.dtype} ${shapeToString(r.dims)}, the caller's tensor is ${target.dtype} ${shapeToString(target.dims)}`);
+      }
+      (dst as Float32Array).set(r.data as Float32Array);
+      result[name] = target;
+    }
+    return result;
   }
 
   async release(): Promise<void> {

@@ -8,10 +8,16 @@ import { opKey, type OpKernel } from './ops/types.js';
 /** Reads the bytes of an external-data payload (`location` relative to the model). */
 export type ExternalDataReader = (location: string, offset: number, length: number) => Promise<Uint8Array>;
 
+/** What a step may know about the current run. */
+export interface RunContext {
+  /** Tensors the caller passed as in-place outputs (kernels may write them instead of allocating). */
+  readonly inPlace: ReadonlySet<HostTensor>;
+}
+
 /** One step of the plan: a kernel over value slots. */
 interface Step {
   readonly node: NodeDef;
-  readonly run: (inputs: readonly (HostTensor | undefined)[]) => HostTensor[];
+  readonly run: (inputs: readonly (HostTensor | undefined)[], ctx: RunContext) => HostTensor[];
   /** Value slot of each input (-1: omitted). */
   readonly inputs: readonly number[];
   readonly outputs: readonly number[];
@@ -30,6 +36,7 @@ export interface GraphStats {
   readonly jsWeightBytes: number;
 }
 
+const NO_TENSORS: ReadonlySet<HostTensor> = new Set();
 const MATMUL_NBITS = opKey('com.microsoft', 'MatMulNBits');
 const GQA = opKey('com.microsoft', 'GroupQueryAttention');
 
@@ -231,8 +238,13 @@ export class GraphExecutor {
     });
   }
 
-  /** Runs the graph on `feeds` (every graph input), returning the graph outputs by name. */
-  run(feeds: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+  /**
+   * Runs the graph on `feeds` (every graph input), returning the graph outputs by name. Tensors in
+   * `inPlace` (the caller's in-place outputs) may be written by kernels that know how (the KV cache of
+   * GroupQueryAttention); the caller copies any other output into its in-place tensor.
+   */
+  run(feeds: Readonly<Record<string, HostTensor>>, inPlace: ReadonlySet<HostTensor> = NO_TENSORS): Record<string, HostTensor> {
+    const ctx: RunContext = { inPlace };
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
     const values: (HostTensor | undefined)[] = new Array(this.#slots);
     for (const [s, t] of this.#constants) values[s] = t;
@@ -247,7 +259,7 @@ export class GraphExecutor {
       let outs: HostTensor[];
       const t0 = this.profile ? performance.now() : 0;
       try {
-        outs = st.run(inputs);
+        outs = st.run(inputs, ctx);
       } catch (e) {
         const n = st.node;
         if (e instanceof TinyLlamaError) throw new TinyLlamaError(e.code, `node '${n.name}' (${n.opType}): ${e.message}`, { cause: e });

@@ -2,16 +2,22 @@ import type { HostTensor } from '@tinyllama/core';
 import type { NodeDef } from '@tinyllama/onnx';
 import type { WasmKernels } from './kernels.js';
 import { rotate, splitPackedQkv } from './ops/attention.js';
+import type { RunContext } from './executor.js';
 import type { OpKernel } from './ops/types.js';
 import { floatAttr, intAttr } from './ops/util.js';
 
 /**
  * `com.microsoft.GroupQueryAttention` with the attention itself on the wasm kernels, for the case the
- * decoder runs: batch 1, no padding (`seqlens_k + 1 == total_sequence_length == past + new`), rotary
- * with cos/sin caches or none, no softcap or local window. Anything else goes to `fallback` (the
- * reference kernel). Present K/V are built here as `[1, Hkv, T, D]` (past rows, then the new ones).
+ * decoder runs: batch 1, no padding (`seqlens_k + 1 == total_sequence_length`), rotary with cos/sin
+ * caches or none, no softcap or local window. Anything else goes to `fallback` (the reference kernel).
+ * Two KV layouts:
+ * - concat: past `[1, Hkv, P, D]` with `P + S == T`; present is built as `[1, Hkv, T, D]`;
+ * - shared buffer: past `[1, Hkv, capacity, D]` with `capacity >= T` (the valid length from
+ *   `seqlens_k`); the new rows are written at `P .. T-1`, in the past tensor itself when the caller
+ *   passed it as the in-place present output (else in a copy). A tensor in the kernels' memory
+ *   (`WasmKernels.allocTensor`) is read in place by the attention kernel: no copy of the cache at all.
  */
-export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fallback: OpKernel): (inputs: readonly (HostTensor | undefined)[]) => HostTensor[] {
+export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fallback: OpKernel): (inputs: readonly (HostTensor | undefined)[], ctx: RunContext) => HostTensor[] {
   const H = intAttr(node.attrs, 'num_heads', 0);
   const Hkv = intAttr(node.attrs, 'kv_num_heads', 0);
   const doRotary = intAttr(node.attrs, 'do_rotary', 0) === 1;
@@ -20,7 +26,7 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
   const slow = (inputs: readonly (HostTensor | undefined)[]) => fallback(inputs, node.attrs);
   if (!eligibleAttrs || node.inputs.length > 9) return slow;
 
-  return (inputs) => {
+  return (inputs, ctx) => {
     const [q, k, v, pk, pv, seqlensT, totalT, cosT, sinT] = inputs;
     if (!q || q.dtype !== 'float32' || q.dims.length !== 3 || q.dims[0] !== 1) return slow(inputs);
     if (!seqlensT || !totalT || seqlensT.dtype !== 'int32' || totalT.dtype !== 'int32') return slow(inputs);
@@ -29,11 +35,14 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
     const packed = !k && !v;
     const D = packed ? width / (H + 2 * Hkv) : width / H;
     if (!Number.isInteger(D) || D % 4 !== 0) return slow(inputs);
-    const P = pk ? pk.dims[2]! : 0;
     const T = (totalT.data as Int32Array)[0]!;
     const seqlen = (seqlensT.data as Int32Array)[0]!;
-    if (seqlen + 1 !== T || P + S !== T) return slow(inputs);
-    if ((pk && (pk.dtype !== 'float32' || pk.dims[1] !== Hkv || pk.dims[3] !== D)) || (pv && (pv.dtype !== 'float32' || pv.dims[2] !== P))) return slow(inputs);
+    const cap = pk ? pk.dims[2]! : 0; // rows per KV head in the past tensors
+    const shared = cap >= T; // a shared buffer (concat: cap == P == T - S)
+    const P = T - S;
+    if (!pk !== !pv) return slow(inputs);
+    if (seqlen + 1 !== T || P < 0 || (!shared && cap !== P)) return slow(inputs);
+    if ((pk && (pk.dtype !== 'float32' || pk.dims[1] !== Hkv || pk.dims[3] !== D)) || (pv && (pv.dtype !== 'float32' || pv.dims.some((d, i) => d !== pk!.dims[i])))) return slow(inputs);
     if (!packed && (!k || !v || k.dtype !== 'float32' || v.dtype !== 'float32')) return slow(inputs);
     if (doRotary && (!cosT || !sinT || cosT.dtype !== 'float32' || cosT.dims[0]! < T)) return slow(inputs);
 
@@ -58,6 +67,41 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
         rotate(kN, s * Hkv * D, Hkv, D, half, cos, sin, P + s);
       }
     }
+    const scale = floatAttr(node.attrs, 'scale', 0) || 1 / Math.sqrt(D);
+    const dims = { S, T, H, Hkv, D, pastLen: P, scale };
+    if (shared) {
+      // new rows at P .. T-1 of each head: in the caller's buffers when in place, else in copies
+      const inPlace = ctx.inPlace.has(pk!) && ctx.inPlace.has(pv!);
+      const kOff = inPlace ? kernels.tensorOffset(pk!) : undefined;
+      const vOff = inPlace ? kernels.tensorOffset(pv!) : undefined;
+      const kData = inPlace ? (pk!.data as Float32Array) : (pk!.data as Float32Array).slice(); // [1, Hkv, cap, D]
+      const vData = inPlace ? (pv!.data as Float32Array) : (pv!.data as Float32Array).slice();
+      for (let h = 0; h < Hkv; h++) {
+        for (let s = 0; s < S; s++) {
+          const src = (s * Hkv + h) * D;
+          const dst = (h * cap + P + s) * D;
+          kData.set(kN.subarray(src, src + D), dst);
+          vData.set(vN.subarray(src, src + D), dst);
+        }
+      }
+      let out: Float32Array; // [S, H, D]
+      if (kOff !== undefined && vOff !== undefined) {
+        out = kernels.attentionAt(qN, kOff, vOff, cap, dims);
+      } else {
+        // JS buffers: the valid rows [Hkv, T, D] go through the kernels' scratch
+        const rows = (d: Float32Array) => {
+          const c = new Float32Array(Hkv * T * D);
+          for (let h = 0; h < Hkv; h++) c.set(d.subarray(h * cap * D, (h * cap + T) * D), h * T * D);
+          return c;
+        };
+        out = kernels.attention(qN, rows(kData), rows(vData), dims);
+      }
+      return [
+        { dtype: 'float32', dims: [1, S, H * D], data: out },
+        inPlace ? pk! : { dtype: 'float32', dims: [...pk!.dims], data: kData },
+        inPlace ? pv! : { dtype: 'float32', dims: [...pv!.dims], data: vData },
+      ];
+    }
     // present [1, Hkv, T, D]: past rows then the new ones
     const present = (past: HostTensor | undefined, fresh: Float32Array): Float32Array => {
       const out = new Float32Array(Hkv * T * D);
@@ -71,8 +115,7 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
     };
     const presentK = present(pk, kN);
     const presentV = present(pv, vN);
-    const scale = floatAttr(node.attrs, 'scale', 0) || 1 / Math.sqrt(D);
-    const out = kernels.attention(qN, presentK, presentV, { S, T, H, Hkv, D, pastLen: P, scale }); // [S, H, D]
+    const out = kernels.attention(qN, presentK, presentV, dims); // [S, H, D]
     return [
       { dtype: 'float32', dims: [1, S, H * D], data: out },
       { dtype: 'float32', dims: [1, Hkv, T, D], data: presentK },

@@ -1,22 +1,37 @@
-import { TinyLlamaError } from '@tinyllama/core';
+import { TinyLlamaError, numel, shapeToString, type HostTensor } from '@tinyllama/core';
 import { KERNELS_BASE64 } from './generated/kernels-wasm.js';
 import { LinearMemory } from './memory.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
-const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul'] as const;
-const FN_MATMUL = EXPORTS.indexOf('matmul_nbits');
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul'] as const;
+const FN_MATMUL = EXPORTS.indexOf('matmul_nbits_chunked');
 const FN_ATTENTION = EXPORTS.indexOf('attention_heads');
 /** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
 const RESERVED = 2 * 65536;
 
 interface KernelExports {
   q8_quantize_rows(a: number, M: number, K: number, B: number, kBlocks: number, interleave4: number, aq: number, ascale: number, asum: number): void;
-  attention_heads(q: number, k: number, v: number, out: number, scores: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, scale: number, h0: number, h1: number): void;
+  attention_heads(q: number, k: number, v: number, out: number, scores: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, scale: number, capacity: number, counter: number): void;
   sha256(data: number, len: number, out: number): void;
   silu_mul(gate: number, up: number, out: number, n: number): void;
   repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
   matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
+  matmul_nbits_chunked(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, counter: number, chunk: number): void;
+}
+
+/** Dimensions of an attention call (batch 1). */
+export interface AttentionDims {
+  /** New positions (queries). */
+  readonly S: number;
+  /** Positions in the cache, new ones included. */
+  readonly T: number;
+  readonly H: number;
+  readonly Hkv: number;
+  readonly D: number;
+  /** Position of the first query. */
+  readonly pastLen: number;
+  readonly scale: number;
 }
 
 /** Options of {@link WasmKernels.create}. */
@@ -79,6 +94,10 @@ export class WasmKernels {
   readonly variant: 'relaxed' | 'simd';
   readonly #exports: KernelExports;
   readonly #pool: ThreadPool | undefined;
+  /** The work counter the chunked kernels take chunks from (the pool's, or one of our own). */
+  readonly #counter: number;
+  /** Tensors from allocTensor and their byte offsets. */
+  readonly #tensors = new WeakMap<HostTensor, number>();
   #scratch = 0;
   #scratchBytes = 0;
 
@@ -87,6 +106,7 @@ export class WasmKernels {
     this.#exports = exports;
     this.variant = variant;
     this.#pool = pool;
+    this.#counter = pool ? pool.counterOffset : mem.alloc(4, 'work counter');
   }
 
   /** Compiles and instantiates the kernels and starts the worker threads. */
@@ -105,7 +125,7 @@ export class WasmKernels {
     const instance = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
     let pool: ThreadPool | undefined;
     if (threads > 1) {
-      const ctl = mem.alloc(ThreadPool.controlBytes(threads - 1), 'thread control block');
+      const ctl = mem.alloc(ThreadPool.controlBytes(), 'thread control block');
       // attention_heads' 12th argument (index 11) is the f32 scale
       pool = await ThreadPool.start(module, mem.memory, ctl, threads - 1, EXPORTS, { [FN_ATTENTION]: [11] });
     }
@@ -171,20 +191,16 @@ export class WasmKernels {
     this.mem.setF32(aOff, a);
     const ex = this.#exports;
     ex.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff, asOff, amOff);
-    const args = [aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N];
     const pool = this.#pool;
     if (!pool || N < 64) {
       ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, 0, N);
     } else {
-      const T = pool.size + 1;
-      const step = Math.ceil(N / T / 16) * 16;
-      const jobs = [];
-      for (let t = 1; t < T; t++) {
-        const n0 = Math.min(N, t * step);
-        const n1 = Math.min(N, n0 + step);
-        jobs.push(n1 > n0 ? { fn: FN_MATMUL, args: [...args, n0, n1] } : undefined);
-      }
-      pool.run(jobs, () => ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, 0, Math.min(N, step)));
+      // ~16 chunks per thread (a multiple of 4 columns: the 4-bit tiles), taken dynamically
+      const chunk = Math.max(16, Math.ceil(N / (16 * this.threads) / 4) * 4);
+      const counter = this.#counter;
+      pool.run(FN_MATMUL, [aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk], () =>
+        ex.matmul_nbits_chunked(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk),
+      );
     }
     return this.mem.sliceF32(yOff, M * N);
   }
@@ -197,33 +213,93 @@ export class WasmKernels {
    * @param v `[Hkv, T, D]`
    * @returns `[S, H, D]` (a fresh array)
    */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, dims: { S: number; T: number; H: number; Hkv: number; D: number; pastLen: number; scale: number }): Float32Array {
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, dims: AttentionDims): Float32Array {
+    const { S, T, H, Hkv, D } = dims;
+    // scratch: k, v [Hkv, T, D] | q [S, H, D] | out [S, H, D] | scores [H, T]
+    const [kOff, vOff, qOff, oOff, scOff] = this.#scratchLayout([Hkv * T * D * 4, Hkv * T * D * 4, S * H * D * 4, S * H * D * 4, H * T * 4]);
+    this.mem.setF32(kOff!, k);
+    this.mem.setF32(vOff!, v);
+    return this.#attention(q, kOff!, vOff!, T, dims, qOff!, oOff!, scOff!);
+  }
+
+  /**
+   * {@link attention} over keys and values already in the kernels' memory (a KV cache from
+   * {@link allocF32}): `[Hkv, capacity, D]` at byte offsets `kOff` / `vOff`, the first `T` rows valid.
+   */
+  attentionAt(q: Float32Array, kOff: number, vOff: number, capacity: number, dims: AttentionDims): Float32Array {
+    const { S, H, D, T } = dims;
+    if (capacity < T) throw new TinyLlamaError('E_SHAPE', `attention: KV capacity ${capacity} < ${T} positions`);
+    // scratch: q [S, H, D] | out [S, H, D] | scores [H, capacity]
+    const [qOff, oOff, scOff] = this.#scratchLayout([S * H * D * 4, S * H * D * 4, H * capacity * 4]);
+    return this.#attention(q, kOff, vOff, capacity, dims, qOff!, oOff!, scOff!);
+  }
+
+  #attention(q: Float32Array, kOff: number, vOff: number, capacity: number, dims: AttentionDims, qOff: number, oOff: number, scOff: number): Float32Array {
     const { S, T, H, Hkv, D, pastLen, scale } = dims;
-    const threads = this.threads;
-    // scratch: q [S, H, D] | k, v [Hkv, T, D] | out [S, H, D] | scores [threads][T]
-    const sBytes = Math.ceil((T * 4) / 64) * 64;
-    const [qOff, kOff, vOff, oOff, scOff] = this.#scratchLayout([S * H * D * 4, Hkv * T * D * 4, Hkv * T * D * 4, S * H * D * 4, threads * sBytes]);
     this.mem.setF32(qOff, q);
-    this.mem.setF32(kOff, k);
-    this.mem.setF32(vOff, v);
-    // the float scale crosses the i32 argument slots of the thread pool as its bit pattern
-    const scaleBits = new Int32Array(new Float32Array([scale]).buffer)[0]!;
     const ex = this.#exports;
     const pool = this.#pool;
-    const work = S * T * H;
-    if (!pool || work < 4096) {
-      ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, 0, H);
+    const counter = this.#counter;
+    this.mem.setI32(counter, 0);
+    if (!pool || S * T * H < 4096) {
+      ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, capacity, counter);
     } else {
-      const per = Math.ceil(H / threads);
-      const jobs = [];
-      for (let t = 1; t < threads; t++) {
-        const h0 = Math.min(H, t * per);
-        const h1 = Math.min(H, h0 + per);
-        jobs.push(h1 > h0 ? { fn: FN_ATTENTION, args: [qOff, kOff, vOff, oOff, scOff + t * sBytes, S, T, pastLen, H, Hkv, D, scaleBits, h0, h1] } : undefined);
-      }
-      pool.run(jobs, () => ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, 0, Math.min(H, per)));
+      // the float scale crosses the i32 argument slots of the thread pool as its bit pattern
+      const scaleBits = new Int32Array(new Float32Array([scale]).buffer)[0]!;
+      pool.run(FN_ATTENTION, [qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scaleBits, capacity, counter], () =>
+        ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, capacity, counter),
+      );
     }
     return this.mem.sliceF32(oOff, S * H * D);
+  }
+
+  /**
+   * Allocates `count` zero-filled float32 values in the kernels' memory (e.g. a KV cache that
+   * {@link attentionAt} reads in place); returns the byte offset. Free with {@link freeF32}.
+   */
+  allocF32(count: number, what: string): number {
+    const off = this.mem.alloc(count * 4, what);
+    this.mem.u8.fill(0, off, off + count * 4);
+    return off;
+  }
+
+  /** Frees a buffer from {@link allocF32}. */
+  freeF32(offset: number): void {
+    this.mem.free(offset);
+  }
+
+  /**
+   * A zero-filled float32 tensor living in the kernels' memory (the KV cache of a shared-buffer run):
+   * kernels read and write it in place. Its `data` is a getter returning a fresh view (the memory may
+   * have grown since). Free with {@link freeTensor}.
+   */
+  allocTensor(dims: readonly number[]): HostTensor {
+    const n = numel(dims);
+    if (!Number.isInteger(n) || n < 0) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)}`);
+    const off = this.allocF32(n, `tensor ${shapeToString(dims)}`);
+    const mem = this.mem;
+    const t: HostTensor = {
+      dtype: 'float32',
+      dims: [...dims],
+      get data() {
+        return mem.f32.subarray(off >> 2, (off >> 2) + n);
+      },
+    };
+    this.#tensors.set(t, off);
+    return t;
+  }
+
+  /** Frees a tensor from {@link allocTensor}. Idempotent; other tensors are ignored. */
+  freeTensor(t: HostTensor): void {
+    const off = this.#tensors.get(t);
+    if (off === undefined) return;
+    this.#tensors.delete(t);
+    this.freeF32(off);
+  }
+
+  /** Byte offset of a tensor from {@link allocTensor}, or undefined for other tensors. */
+  tensorOffset(t: HostTensor): number | undefined {
+    return this.#tensors.get(t);
   }
 
   /**

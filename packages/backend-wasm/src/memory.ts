@@ -22,6 +22,7 @@ export class LinearMemory {
   /** Views over the whole memory, made again only when it grows (`memory.buffer` is costly to read). */
   #u8!: Uint8Array;
   #f32!: Float32Array;
+  #i32!: Int32Array;
 
   /** @param reserved bytes at the start that are never handed out (the C stack area) */
   constructor(reserved: number, options: { initialPages?: number; shared?: boolean } = {}) {
@@ -36,6 +37,7 @@ export class LinearMemory {
     const buffer = this.memory.buffer;
     this.#u8 = new Uint8Array(buffer);
     this.#f32 = new Float32Array(buffer);
+    this.#i32 = new Int32Array(buffer);
   }
 
   /** The whole memory as bytes (valid until the next allocation that grows it). */
@@ -43,6 +45,10 @@ export class LinearMemory {
     return this.#u8;
   }
 
+  /** The whole memory as float32 values (valid until the next allocation that grows it). */
+  get f32(): Float32Array {
+    return this.#f32;
+  }
 
   /** Bytes currently allocated. */
   get usedBytes(): number {
@@ -117,6 +123,11 @@ export class LinearMemory {
   /** Copies float32 values in at `offset` (4-byte aligned). */
   setF32(offset: number, values: Float32Array): void {
     this.#f32.set(values, offset >> 2);
+  }
+
+  /** Writes one int32 at `offset` (4-byte aligned). */
+  setI32(offset: number, value: number): void {
+    this.#i32[offset >> 2] = value;
   }
 
   /** Copies `length` float32 values out of `offset` into a fresh array. */

@@ -37,7 +37,6 @@ export function streamingFlags(v: { 'max-resident-chunks'?: string; 'memory-limi
  */
 export async function openModel(rt: Runtime, source: string, options: LoadModelOptions & LoadBundleOptions): Promise<OpenedModel> {
   if (await isBundle(source)) {
-    if (options.kvCache === 'shared') throw new TinyLlamaError('E_UNSUPPORTED', 'a chunked bundle keeps its KV cache in JS: --kv-cache shared is not supported');
     const b = await loadBundle(rt, source, options);
     return {
       ...b,

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TinyLlamaError, parseBundleManifest, type BundleManifest, type Progress, type WeightFormat } from '@tinyllama/core';
+import { DecoderRunner, TextGenerator, TinyLlamaError, parseBundleManifest, type BundleManifest, type Progress, type WeightFormat } from '@tinyllama/core';
 import { buildBundleDir, buildModelDir, loadBundle, loadModel, type LoadBundleOptions } from '@tinyllama/core/node';
 import { createNodeRuntime } from '../src/index.js';
 import { TINY, cli, lastJson, tempDir } from './helpers.js';
@@ -253,5 +253,39 @@ describe('chunked bundles in the CLI', () => {
     const bad = await cli(['generate', '--model', demo, '--prompt-ids', '1', '--memory-limit', '100']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/need a chunked bundle/);
+  });
+});
+
+describe('shared (in-place) KV cache on onnxruntime-node', () => {
+  it('generate of a bundle with --kv-cache shared gives the concat ids, also when the cache grows past 256 rows', async () => {
+    const bundle = join(work, 'demo-f32-1-layer-per-chunk-bundle');
+    const long = Array.from({ length: 250 }, (_, i) => 1 + ((i * 37) % 2000)); // 250 + 12 tokens: capacity 256 → 512 (of 2048)
+    for (const prompt of [PROMPT, long]) {
+      const gen = async (mode: string) => {
+        const args = ['generate', '--model', bundle, '--prompt-ids', prompt.join(','), '--max-tokens', '12', '--temperature', '0', '--ignore-eos', '--json'];
+        const r = await cli([...args, '--kv-cache', mode]);
+        expect(r.code, r.err).toBe(0);
+        return lastJson(r.out) as { ids: number[]; kvCache: string };
+      };
+      const shared = await gen('shared');
+      const concat = await gen('concat');
+      expect(shared.kvCache).toBe('shared');
+      expect(concat.kvCache).toBe('concat');
+      expect(shared.ids).toEqual(concat.ids);
+    }
+  });
+
+  it('DecoderRunner: a cache smaller than the context limit, grown step by step, gives the concat ids', async () => {
+    const m = await loadModel(createNodeRuntime(), join(work, 'demo-f32-1-layer-per-chunk-single'));
+    try {
+      const shared = new DecoderRunner(m.session, m.config, { kvCache: 'shared', initialCapacity: 4 }); // [1, Hkv, 4 → 8 → 16 → 32, D] of 2048
+      const concat = new DecoderRunner(m.session, m.config, { kvCache: 'concat' });
+      const a = await new TextGenerator(shared, m.tokenizer, m.config.eosTokenIds).generate(PROMPT, { ...greedy, maxNewTokens: 20 });
+      const b = await new TextGenerator(concat, m.tokenizer, m.config.eosTokenIds).generate(PROMPT, { ...greedy, maxNewTokens: 20 });
+      expect(a.ids).toEqual(b.ids);
+      shared.release();
+    } finally {
+      await m.release();
+    }
   });
 });

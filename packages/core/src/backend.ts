@@ -58,6 +58,26 @@ export interface InferenceSession {
 }
 
 /**
+ * Memory for tensors that live across runs (the KV cache), where a backend's kernels read and write
+ * them in place (e.g. WebAssembly linear memory).
+ */
+export interface TensorAllocator {
+  /**
+   * A zero-filled float32 tensor of `dims`. Its `data` may be a getter returning a fresh view (read it
+   * again after other allocations rather than keeping it).
+   */
+  allocate(dims: readonly number[]): HostTensor;
+  /** Frees a tensor from `allocate`. Idempotent. */
+  free(t: HostTensor): void;
+}
+
+/** Plain JS memory: `Float32Array`s, freed by the garbage collector. */
+export const jsTensorAllocator: TensorAllocator = {
+  allocate: (dims) => ({ dtype: 'float32', dims: [...dims], data: new Float32Array(dims.reduce((a, b) => a * b, 1)) }),
+  free: () => {},
+};
+
+/**
  * An execution backend (onnxruntime `js/common` style): lazy `init`, then sessions.
  * `supportedDomains` lets the runtime pick an attention strategy the backend can run.
  */
@@ -65,6 +85,11 @@ export interface Backend {
   readonly name: string;
   /** Operator domains the backend runs, e.g. `['', 'com.microsoft']`. */
   readonly supportedDomains: readonly string[];
+  /**
+   * Where a shared KV cache should live for this backend's sessions (after `init`); absent: JS memory
+   * ({@link jsTensorAllocator}).
+   */
+  readonly tensorAllocator?: TensorAllocator;
   /** One-time initialisation (load native/wasm binaries). Called once, shared by all callers. */
   init(): Promise<void>;
   createSession(model: ModelSource, options?: SessionOptions): Promise<InferenceSession>;

@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import type { InferenceSession } from './backend.js';
+import type { InferenceSession, TensorAllocator } from './backend.js';
 import { BUNDLE_IO, type BundleGraph, type BundleManifest } from './bundle.js';
-import { emptyKvCache, stepInputs, type DecoderShape } from './decoder.js';
+import { emptyKvCache, stepInputs, type DecoderShape, type KvCacheMode } from './decoder.js';
 import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
+import { SharedKvCache } from './kv-cache.js';
 import type { Runner } from './runner.js';
 import type { HostTensor } from './tensor.js';
 
@@ -33,6 +34,15 @@ export interface ChunkedRunnerOptions {
   readonly prefetch?: boolean;
   /** Chunks loaded by {@link ChunkedRunner.create} in streaming mode (default 1). */
   readonly preloadChunks?: number;
+  /**
+   * How the KV cache crosses the chunk sessions (default `concat`). `shared` needs every chunk session
+   * to support in-place outputs and GroupQueryAttention graphs (see {@link KvCacheMode}).
+   */
+  readonly kvCache?: KvCacheMode;
+  /** Where a shared KV cache lives (the backend's `tensorAllocator`; default JS memory). */
+  readonly allocator?: TensorAllocator;
+  /** First capacity of a shared KV cache, in rows per head (default 256; it grows by doubling). */
+  readonly initialCapacity?: number;
 }
 
 /** Counters of chunk session loads (streaming mode). */
@@ -56,7 +66,9 @@ interface Entry {
 
 /**
  * A {@link Runner} over a chunked bundle: the embed session, one session per group of layers, and the
- * head session, with the KV cache kept in JS (concat mode) across chunk loads.
+ * head session, with the KV cache kept across chunk loads: in JS (`concat`), or in buffers the chunk
+ * sessions write in place (`shared`, e.g. in the wasm backend's memory). Without `allLogits` the head
+ * runs on the last position only.
  *
  * - resident mode: every chunk session is created up front and kept;
  * - streaming mode: chunks are used in a fixed cycle, where a plain LRU would miss every time, so the
@@ -71,6 +83,7 @@ interface Entry {
 export class ChunkedRunner implements Runner {
   #past: HostTensor[] = [];
   #length = 0;
+  readonly #shared: SharedKvCache | undefined;
   readonly #cache: LRUCache<number, Entry>;
   /** Chunks 0 .. pinCount-1 in streaming mode: loaded on first use, never evicted. */
   readonly #pinned = new Map<number, Entry>();
@@ -123,6 +136,7 @@ export class ChunkedRunner implements Runner {
     const lruMaxSize = maxSize === undefined ? undefined : maxSize - pinnedBytes;
     this.#lruCapacity = capacity - this.#pinCount;
     this.#lruMaxSize = lruMaxSize;
+    if (options.kvCache === 'shared') this.#shared = new SharedKvCache(shape, { allocator: options.allocator, initialCapacity: options.initialCapacity });
     this.#cache = new LRUCache<number, Entry>({
       max: this.#lruCapacity,
       ...(lruMaxSize !== undefined ? { maxSize: lruMaxSize, sizeCalculation: (_e: Entry, i: number) => sizes[i] } : {}),
@@ -203,8 +217,14 @@ export class ChunkedRunner implements Runner {
 
   /** Empties the KV cache (loaded sessions stay). */
   reset(): void {
-    this.#past = emptyKvCache(this.shape); // [1, Hkv, 0, D] per layer
+    if (this.#shared) this.#shared.reset();
+    else this.#past = emptyKvCache(this.shape); // [1, Hkv, 0, D] per layer
     this.#length = 0;
+  }
+
+  /** How the KV cache crosses the chunk sessions. */
+  get kvCache(): KvCacheMode {
+    return this.#shared ? 'shared' : 'concat';
   }
 
   /**
@@ -216,6 +236,8 @@ export class ChunkedRunner implements Runner {
 
     let hidden = expectOutput(await this.embed.run({ [IO.inputIds]: inputIds }), BUNDLE_IO.hidden, 'embed'); // [1, S, E]
     const present = new Map<number, HostTensor>();
+    const shared = this.#shared;
+    shared?.reserve(T);
     const n = this.chunks.numChunks;
     for (let c = 0; c < n; c++) {
       const entry = await this.#acquire(c);
@@ -224,6 +246,15 @@ export class ChunkedRunner implements Runner {
         const session = await entry.session;
         const feeds: Record<string, HostTensor> = { [BUNDLE_IO.hidden]: hidden, [IO.attentionMask]: mask };
         if (session.inputNames.includes(IO.positionIds)) feeds[IO.positionIds] = positions;
+        if (shared) {
+          const outputs: Record<string, HostTensor> = {};
+          for (const l of this.chunks.layers(c)) {
+            feeds[IO.pastKey(l)] = outputs[IO.presentKey(l)] = shared.key(l); // [1, Hkv, capacity, D], rows [P, T) written in place
+            feeds[IO.pastValue(l)] = outputs[IO.presentValue(l)] = shared.value(l);
+          }
+          hidden = expectOutput(await session.run(feeds, { outputs }), BUNDLE_IO.hiddenOut, `chunk ${c}`); // [1, S, E]
+          continue;
+        }
         for (const l of this.chunks.layers(c)) {
           feeds[IO.pastKey(l)] = this.#past[2 * l]; // [1, Hkv, P, D]
           feeds[IO.pastValue(l)] = this.#past[2 * l + 1];
@@ -238,18 +269,26 @@ export class ChunkedRunner implements Runner {
         this.#release(entry);
       }
     }
-    const logits = expectOutput(await this.head.run({ [BUNDLE_IO.hidden]: hidden }), IO.logits, 'head'); // [1, S, V]
+    // the head (lm_head: the largest matmul) on the last position only, unless every row is wanted
+    const rows = allLogits ? S : 1;
+    if (!allLogits && S > 1) {
+      const E = hidden.dims[2]!;
+      hidden = { dtype: hidden.dtype, dims: [1, 1, E], data: hidden.data.subarray((S - 1) * E, S * E) } as HostTensor; // [1, 1, E]
+    }
+    const logits = expectOutput(await this.head.run({ [BUNDLE_IO.hidden]: hidden }), IO.logits, 'head'); // [1, rows, V]
+    const V = this.shape.vocabSize;
+    if (!(logits.data instanceof Float32Array) || logits.data.length !== rows * V) {
+      throw new TinyLlamaError('E_SHAPE', `head logits have ${logits.data.length} values, expected ${rows} x ${V} float32`);
+    }
+    if (shared) shared.commit(T);
     for (const [i, t] of present) this.#past[i] = t;
     this.#length = T;
-    const V = this.shape.vocabSize;
-    if (!(logits.data instanceof Float32Array) || logits.data.length !== S * V) {
-      throw new TinyLlamaError('E_SHAPE', `head logits have ${logits.data.length} values, expected ${S} x ${V} float32`);
-    }
-    return allLogits ? logits.data : logits.data.subarray((S - 1) * V, S * V);
+    return logits.data;
   }
 
-  /** Releases every session (embed, head, chunks). */
+  /** Releases every session (embed, head, chunks) and frees a shared KV cache's buffers. */
   async release(): Promise<void> {
+    this.#shared?.release();
     this.#cache.clear();
     this.#pinned.clear();
     await Promise.all([...this.#live].map((e) => this.#releaseEntry(e)));
@@ -266,7 +305,10 @@ export class ChunkedRunner implements Runner {
     }
     entry.refs++;
     try {
-      await entry.session;
+      const session = await entry.session;
+      if (this.#shared && !session.supportsInPlaceOutputs) {
+        throw new TinyLlamaError('E_UNSUPPORTED', `bundle chunk ${i}: the shared KV cache needs a session with in-place outputs (use --kv-cache concat)`);
+      }
     } catch (e) {
       this.#release(entry);
       throw e;

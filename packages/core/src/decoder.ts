@@ -1,7 +1,8 @@
 import type { DecoderConfig } from './architecture.js';
-import type { InferenceSession } from './backend.js';
+import type { InferenceSession, TensorAllocator } from './backend.js';
 import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
+import { SharedKvCache } from './kv-cache.js';
 import type { HostTensor } from './tensor.js';
 
 /** The shape facts a {@link DecoderRunner} needs about a model. */
@@ -54,10 +55,11 @@ export function emptyKvCache(shape: DecoderShape): HostTensor[] {
  * How the KV cache crosses the session boundary:
  * - `concat`: each step feeds `past` [1, Hkv, P, D] and keeps the fresh `present` [1, Hkv, T, D]
  *   (any graph; the backend allocates and copies the whole cache every step);
- * - `shared`: one buffer per layer of the full context, [1, Hkv, maxPositions, D], fed as `past` and
- *   bound as the in-place `present` output, so the step writes only the new rows (needs a graph whose
- *   attention reads the valid length from `attention_mask`, i.e. GroupQueryAttention, and a backend
- *   with in-place outputs).
+ * - `shared`: one buffer per layer, [1, Hkv, capacity, D] ({@link SharedKvCache}: the capacity grows by
+ *   doubling up to the context limit, in the backend's memory when it has a `tensorAllocator`), fed as
+ *   `past` and bound as the in-place `present` output, so the step writes only the new rows (needs a
+ *   graph whose attention reads the valid length from `attention_mask`, i.e. GroupQueryAttention, and
+ *   a backend with in-place outputs).
  */
 export type KvCacheMode = 'concat' | 'shared';
 
@@ -69,26 +71,26 @@ export class DecoderRunner {
   #past: HostTensor[] = [];
   #length = 0;
   readonly #needsPositions: boolean;
+  readonly #shared: SharedKvCache | undefined;
   readonly kvCache: KvCacheMode;
 
   constructor(
     readonly session: InferenceSession,
     readonly shape: DecoderShape,
-    options: { readonly kvCache?: KvCacheMode } = {},
+    options: {
+      readonly kvCache?: KvCacheMode;
+      /** Where a shared KV cache lives (the backend's `tensorAllocator`; default JS memory). */
+      readonly allocator?: TensorAllocator;
+      /** First capacity of a shared KV cache, in rows per head (default 256). */
+      readonly initialCapacity?: number;
+    } = {},
   ) {
     this.#needsPositions = session.inputNames.includes(IO.positionIds);
     this.kvCache = options.kvCache ?? 'concat';
     if (this.kvCache === 'shared' && !session.supportsInPlaceOutputs) {
       throw new TinyLlamaError('E_UNSUPPORTED', 'shared KV cache needs a backend session with in-place outputs');
     }
-    if (this.kvCache === 'shared') {
-      const { numLayers, numKeyValueHeads: Hkv, headDim: D, maxPositionEmbeddings: M } = shape;
-      this.#past = Array.from({ length: 2 * numLayers }, () => ({
-        dtype: 'float32' as const,
-        dims: [1, Hkv, M, D],
-        data: new Float32Array(Hkv * M * D), // [1, Hkv, maxPositions, D]
-      }));
-    }
+    if (this.kvCache === 'shared') this.#shared = new SharedKvCache(shape, { allocator: options.allocator, initialCapacity: options.initialCapacity });
     this.reset();
   }
 
@@ -100,8 +102,13 @@ export class DecoderRunner {
   /** Empties the cache. */
   reset(): void {
     this.#length = 0;
-    if (this.kvCache === 'shared') return; // rows past `length` are never read
-    this.#past = emptyKvCache(this.shape);
+    if (this.#shared) this.#shared.reset(); // rows past `length` are never read
+    else this.#past = emptyKvCache(this.shape);
+  }
+
+  /** Frees a shared KV cache's buffers (the session is the caller's). */
+  release(): void {
+    this.#shared?.release();
   }
 
   /**
@@ -113,19 +120,23 @@ export class DecoderRunner {
     const { S, T } = step;
     const feeds: Record<string, HostTensor> = { [IO.inputIds]: step.inputIds, [IO.attentionMask]: step.attentionMask };
     if (this.#needsPositions) feeds[IO.positionIds] = step.positionIds;
+    const shared = this.#shared;
+    if (shared) {
+      shared.reserve(T);
+      const outputs: Record<string, HostTensor> = {};
+      for (let i = 0; i < this.shape.numLayers; i++) {
+        feeds[IO.pastKey(i)] = outputs[IO.presentKey(i)] = shared.key(i); // [1, Hkv, capacity, D], rows [P, T) written in place
+        feeds[IO.pastValue(i)] = outputs[IO.presentValue(i)] = shared.value(i);
+      }
+      const out = await this.session.run(feeds, { outputs });
+      const logits = this.#logits(out, S, allLogits);
+      shared.commit(T); // only now: after a failed step `length` is unchanged and rows past it are never read
+      this.#length = T;
+      return logits;
+    }
     for (let i = 0; i < this.shape.numLayers; i++) {
       feeds[IO.pastKey(i)] = this.#past[2 * i]; // [1, Hkv, P, D]
       feeds[IO.pastValue(i)] = this.#past[2 * i + 1];
-    }
-    if (this.kvCache === 'shared') {
-      const outputs: Record<string, HostTensor> = {};
-      for (let i = 0; i < this.shape.numLayers; i++) {
-        outputs[IO.presentKey(i)] = this.#past[2 * i]; // written in place: rows [P, T)
-        outputs[IO.presentValue(i)] = this.#past[2 * i + 1];
-      }
-      const out = await this.session.run(feeds, { outputs });
-      this.#length = T;
-      return this.#logits(out, S, allLogits);
     }
     const out = await this.session.run(feeds);
     for (let i = 0; i < this.shape.numLayers; i++) {

@@ -45,6 +45,10 @@ export interface BrowserBenchResult {
   readonly decodeTokensPerSecond: number;
   /** Peak of the summed proportional set size (PSS) of the browser's processes, sampled every 500 ms. */
   readonly peakMemoryMB: number;
+  /** The same peak while loading (up to the end of the warm-up generation). */
+  readonly peakLoadMemoryMB: number;
+  /** The same peak during the measured generation. */
+  readonly peakGenerateMemoryMB: number;
   /** What the page saw: wasm threads, execution providers, isolation, bundle mode. */
   readonly env: string;
   readonly bundleMode?: string;
@@ -170,10 +174,14 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });
   let peak = 0;
+  let phase: 'load' | 'generate' = 'load';
+  const phasePeak = { load: 0, generate: 0 };
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peak = Math.max(peak, await treeMemory(await descendants(process.pid)));
+      const m = await treeMemory(await descendants(process.pid));
+      peak = Math.max(peak, m);
+      phasePeak[phase] = Math.max(phasePeak[phase], m);
       // every 500 ms: reading smaps of a 1.6 GB browser costs CPU the 2 busy threads need
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -201,6 +209,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     log(`loading ${modelDir} in ${executablePath}\n`);
     await page.goto(`${server.url}?${query}`);
     const warm = await waitFor(['done']);
+    phase = 'generate';
     log(`loaded in ${Number(warm.loadMs).toFixed(0)} ms; generating ${options.genTokens} tokens\n`);
     await page.fill('#prompt', ids.join(','));
     await page.fill('#max-tokens', String(options.genTokens));
@@ -216,6 +225,8 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       ttftMs: Number(s.ttftMs),
       decodeTokensPerSecond: Number(s.decodeTokensPerSecond),
       peakMemoryMB: peak / 1024 / 1024,
+      peakLoadMemoryMB: phasePeak.load / 1024 / 1024,
+      peakGenerateMemoryMB: phasePeak.generate / 1024 / 1024,
       env: s.env,
       bundleMode: s.bundleMode,
       ids: s.ids ? s.ids.split(',').map(Number) : [],

@@ -4,7 +4,7 @@
  * `ChunkedRunner` (every chunk resident by default; `maxResidentChunks` streams them).
  * @packageDocumentation
  */
-import { normalizeLlamaConfig } from '@tinyllama/arch-llama2';
+import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import {
   ChunkedRunner,
   TinyLlamaError,
@@ -69,6 +69,13 @@ export async function openWebBundle(baseUrl: string, manifest: BundleManifest, b
       if (staging) for (const d of data) staging.release(d);
     }
   };
-  const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, { maxResidentChunks: options.maxResidentChunks });
+  // GroupQueryAttention chunks on a backend with its own tensor memory (our kernels): the KV cache lives
+  // there, written in place by each chunk and read by attention without copies
+  const allocator = backend.tensorAllocator;
+  const shared = manifest.attention === gqaAttention.name && gqaAttention.sharedKvCache === true && allocator !== undefined;
+  const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, {
+    maxResidentChunks: options.maxResidentChunks,
+    ...(shared ? { kvCache: 'shared' as const, allocator } : {}),
+  });
   return { config, tokenizer, runner, files };
 }

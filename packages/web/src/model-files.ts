@@ -54,6 +54,8 @@ export interface ModelFiles {
   readonly cachedFiles: readonly string[];
   /** Files that could not be stored in the cache, with the reason (e.g. quota); they download again next time. */
   readonly cacheFailures: readonly string[];
+  /** The graph's attention strategy from `tinyllama-build.json` (e.g. `gqa`), when the directory has one. */
+  readonly attention?: string;
 }
 
 /**
@@ -63,7 +65,7 @@ export interface ModelFiles {
  */
 export async function fetchModelFiles(baseUrl: string, options: FetchModelOptions = {}): Promise<ModelFiles> {
   const cache = options.useCache === false ? undefined : await openCache();
-  const version = await cacheVersion(baseUrl, options.signal);
+  const { version, attention } = await cacheVersion(baseUrl, options.signal);
   const files = new Map<string, Uint8Array>();
   const cachedFiles: string[] = [];
   const cacheFailures: string[] = [];
@@ -84,7 +86,7 @@ export async function fetchModelFiles(baseUrl: string, options: FetchModelOption
     const failure = cache ? await store(cache, url, key, bytes) : undefined;
     if (failure) cacheFailures.push(`${name}: ${failure}`);
   }
-  return { files, cachedFiles, cacheFailures };
+  return { files, cachedFiles, cacheFailures, attention };
 }
 
 /** Deletes every cached model file (all URLs and versions). Resolves false when there is no Cache API. */
@@ -103,16 +105,28 @@ export async function openCache(): Promise<Cache | undefined> {
   }
 }
 
-/** A short hash of the build info (or config) text: changes whenever the model is rebuilt. */
-async function cacheVersion(baseUrl: string, signal: AbortSignal | undefined): Promise<string> {
+/**
+ * A short hash of the build info (or config) text, which changes whenever the model is rebuilt, and the
+ * build info's attention strategy.
+ */
+async function cacheVersion(baseUrl: string, signal: AbortSignal | undefined): Promise<{ version: string; attention?: string }> {
   const info = await fetchText(new URL(BUILD_INFO_FILE, baseUrl).href, signal);
-  if (info !== undefined) return fnv1a(info);
+  if (info !== undefined) {
+    let attention: string | undefined;
+    try {
+      const a = (JSON.parse(info) as { attention?: unknown }).attention;
+      if (typeof a === 'string') attention = a;
+    } catch {
+      // not JSON: only the version matters
+    }
+    return { version: fnv1a(info), attention };
+  }
   const configUrl = new URL('config.json', baseUrl).href;
   const config = await fetchText(configUrl, signal);
   if (config === undefined) {
     throw new TinyLlamaError('E_NOT_FOUND', `'${configUrl}' was not found: is '${baseUrl}' a built model directory?`);
   }
-  return fnv1a(config);
+  return { version: fnv1a(config) };
 }
 
 /** The text of `url` bypassing the HTTP cache, or undefined on an HTTP error status. */

@@ -5,7 +5,7 @@
  * One model and one generation at a time.
  * @packageDocumentation
  */
-import { normalizeLlamaConfig } from '@tinyllama/arch-llama2';
+import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
 import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
 import { DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
@@ -101,7 +101,7 @@ class InferenceWorker {
   }
 
   async #loadDirectory(req: LoadRequest, backend: Backend): Promise<Omit<ReadyEvent, 'loadMs'>> {
-    const { files, cachedFiles, cacheFailures } = await fetchModelFiles(req.modelUrl, {
+    const { files, cachedFiles, cacheFailures, attention } = await fetchModelFiles(req.modelUrl, {
       useCache: req.useCache,
       onProgress: (p) => this.post({ type: 'progress', ...p }),
     });
@@ -115,8 +115,19 @@ class InferenceWorker {
       bytes: files.get('model.onnx')!,
       externalData: data ? [{ path: EXTERNAL_DATA_FILE, data }] : [],
     });
-    const runner = new YieldingRunner(new DecoderRunner(session, config));
-    this.#loaded = { release: () => session.release(), runner, generator: new TextGenerator(runner, tokenizer, config.eosTokenIds) };
+    // GroupQueryAttention graphs on a backend with its own tensor memory (our kernels): the KV cache lives
+    // there and attention reads it in place (no per-step cache copies, no JS garbage)
+    const allocator = backend.tensorAllocator;
+    const decoder = new DecoderRunner(session, config, attention === gqaAttention.name && allocator && session.supportsInPlaceOutputs ? { kvCache: 'shared', allocator } : {});
+    const runner = new YieldingRunner(decoder);
+    this.#loaded = {
+      release: async () => {
+        decoder.release();
+        await session.release();
+      },
+      runner,
+      generator: new TextGenerator(runner, tokenizer, config.eosTokenIds),
+    };
     let modelBytes = 0;
     for (const b of files.values()) modelBytes += b.length;
     return {

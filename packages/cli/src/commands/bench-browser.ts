@@ -63,6 +63,8 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     ttftMs: round(r.ttftMs),
     decodeTokensPerSecond: round(r.decodeTokensPerSecond),
     peakMemoryMB: round(r.peakMemoryMB),
+    peakLoadMemoryMB: round(r.peakLoadMemoryMB),
+    peakGenerateMemoryMB: round(r.peakGenerateMemoryMB),
     ...(r.bundleMode ? { bundle: { mode: r.bundleMode } } : {}),
   };
   if (v.json) io.out(`${JSON.stringify(result)}\n`);
@@ -71,7 +73,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     io.out(`load             ${result.loadMs.toFixed(0)} ms (download, verification, sessions)\n`);
     io.out(`first token      ${result.ttftMs.toFixed(1)} ms (${promptTokens}-token prompt)\n`);
     io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
-    io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (browser processes, PSS)\n`);
+    io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (browser processes, PSS; loading ${result.peakLoadMemoryMB.toFixed(0)} MB, generating ${result.peakGenerateMemoryMB.toFixed(0)} MB)\n`);
   }
   return 0;
 }

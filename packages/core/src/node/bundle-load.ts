@@ -5,6 +5,7 @@ import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
 import { BUNDLE_MANIFEST_FILE, parseBundleManifest, type BundleGraph, type BundleManifest } from '../bundle.js';
 import { ChunkedRunner } from '../chunked-runner.js';
+import type { KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
@@ -30,6 +31,12 @@ export interface LoadBundleOptions {
   readonly onProgress?: ProgressCallback;
   /** `fetch` for HTTP bundles (default the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * KV cache mode (see `KvCacheMode`). `auto` (default): `shared` when the backend keeps tensors in its
+   * own memory (`tensorAllocator`, e.g. wasm-kernels) and the bundle's attention supports it, else
+   * `concat`.
+   */
+  readonly kvCache?: 'auto' | KvCacheMode;
 }
 
 /** A bundle ready to generate (the fields of `LoadedModel` that do not assume one session). */
@@ -42,8 +49,8 @@ export interface LoadedBundle {
   readonly tokenizer: Tokenizer;
   readonly backend: Backend;
   readonly attention: string;
-  /** Always `concat`: the KV cache lives in JS between chunk runs. */
-  readonly kvCache: 'concat';
+  /** How the KV cache crosses the chunk sessions. */
+  readonly kvCache: KvCacheMode;
   readonly runner: ChunkedRunner;
   readonly generator: TextGenerator;
   /** Milliseconds spent in each loading phase. */
@@ -107,11 +114,19 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
     // Sessions run one after another: threads spinning after one session's run would slow the next.
     return backend.createSession({ kind: 'path', path: modelPath }, { threads: options.threads, spinWait: false });
   };
+  const want = options.kvCache ?? 'auto';
+  const sharedOk = rt.attention.has(manifest.attention) && rt.attention.get(manifest.attention).sharedKvCache === true;
+  if (want === 'shared' && !sharedOk) {
+    throw new TinyLlamaError('E_UNSUPPORTED', `the shared KV cache needs an attention strategy that supports it (e.g. 'gqa'; this bundle: '${manifest.attention}')`);
+  }
+  const kvCache: KvCacheMode = want === 'auto' ? (sharedOk && backend.tensorAllocator ? 'shared' : 'concat') : want;
   const tSession = performance.now();
   const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, {
     maxResidentChunks: options.maxResidentChunks,
     memoryLimitMB: options.memoryLimitMB,
     prefetch: options.prefetch,
+    kvCache,
+    allocator: backend.tensorAllocator,
   });
   const sessionMs = performance.now() - tSession;
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
@@ -123,7 +138,7 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
     tokenizer,
     backend,
     attention: manifest.attention,
-    kvCache: 'concat',
+    kvCache,
     runner,
     generator,
     timings: { totalMs: performance.now() - t0, sessionMs },

@@ -28,8 +28,8 @@ export interface LoadModelOptions {
   readonly rebuild?: boolean;
   readonly onProgress?: ProgressCallback;
   /**
-   * KV cache mode (default `auto`, currently `concat`; `shared` needs GroupQueryAttention and a backend
-   * with in-place outputs).
+   * KV cache mode (default `auto`: `shared` for backends that keep tensors in their own memory, such as
+   * wasm-kernels, else `concat`; `shared` needs GroupQueryAttention and a backend with in-place outputs).
    */
   readonly kvCache?: 'auto' | KvCacheMode;
 }
@@ -172,11 +172,12 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
       `the shared KV cache needs an attention strategy that supports it (e.g. 'gqa'; this graph: '${attention || 'unknown'}') and a backend with in-place outputs (backend '${backend.name}')`,
     );
   }
-  // `auto` is `concat`: onnxruntime-node writes `shared` buffers in place but then copies every output
-  // back into a new JS buffer, so a full-context buffer costs more per step than a growing cache
-  // (TinyLlama-1.1B int4, context 16: 10.1 tok/s shared vs 23.1 tok/s concat).
-  const kvCache: KvCacheMode = wantShared === 'auto' ? 'concat' : wantShared;
-  const runner = new DecoderRunner(session, config, { kvCache });
+  // `auto` is `shared` only for backends that keep tensors in their own memory (wasm-kernels: attention
+  // reads the cache in place). onnxruntime-node writes `shared` buffers in place but then copies every
+  // output back into a new JS buffer, so there a growing concat cache costs less per step
+  // (TinyLlama-1.1B int4, context 16: 10.1 tok/s shared (full-context buffers) vs 23.1 tok/s concat).
+  const kvCache: KvCacheMode = wantShared === 'auto' ? (sharedOk && session.supportsInPlaceOutputs && backend.tensorAllocator ? 'shared' : 'concat') : wantShared;
+  const runner = new DecoderRunner(session, config, { kvCache, allocator: backend.tensorAllocator });
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
   return {
     dir,
@@ -190,7 +191,10 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
     session,
     generator,
     timings: { totalMs: performance.now() - t0, buildMs, sessionMs, cached },
-    release: () => session.release(),
+    release: async () => {
+      runner.release();
+      await session.release();
+    },
   };
 }
 
