@@ -107,8 +107,14 @@ async function level4Matmuls(file: string): Promise<number> {
 }
 
 /** Greedy ids after `prompt` with the KV cache (one token per step). */
-async function greedy(session: InferenceSession, config: DecoderConfig, prompt: readonly number[], steps: number): Promise<number[]> {
-  const runner = new DecoderRunner(session, config);
+async function greedy(
+  session: InferenceSession,
+  config: DecoderConfig,
+  prompt: readonly number[],
+  steps: number,
+  options?: ConstructorParameters<typeof DecoderRunner>[2],
+): Promise<number[]> {
+  const runner = new DecoderRunner(session, config, options);
   let logits = await runner.forward(prompt);
   const ids: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -184,6 +190,33 @@ describe('tiny checkpoints: wasm-kernels vs onnxruntime-node', () => {
       });
     }
   }
+});
+
+describe('shared KV cache', () => {
+  it('in the kernels\' memory (read in place by attention) and in JS buffers: the same greedy ids as concat, across capacity growth', async () => {
+    const file = await modelFile('gqa-f32-safetensors', 'int4');
+    const config = await configOf('gqa-f32-safetensors');
+    const prompt = [1, 5, 17, 99, 200, 7, 3];
+    await withSessions(file, async (ours, ref) => {
+      expect(ours.supportsInPlaceOutputs).toBe(true);
+      const allocator = wasm.tensorAllocator!;
+      const k = wasm.kernels()!;
+      const used = k.mem.usedBytes;
+      const concat = await greedy(ours, config, prompt, 20);
+      // capacity 4 grows to 8, 16, 32 during the run
+      const inWasm = await greedy(ours, config, prompt, 20, { kvCache: 'shared', allocator, initialCapacity: 4 });
+      const inJs = await greedy(ours, config, prompt, 20, { kvCache: 'shared', initialCapacity: 4 });
+      const onOrt = await greedy(ref, config, prompt, 20, { kvCache: 'shared', initialCapacity: 4 });
+      expect(inWasm).toEqual(concat);
+      expect(inJs).toEqual(concat);
+      expect(onOrt).toEqual(concat);
+      // a released runner gives its buffers back
+      const r = new DecoderRunner(ours, config, { kvCache: 'shared', allocator, initialCapacity: 64 });
+      expect(k.mem.usedBytes).toBeGreaterThan(used);
+      r.release();
+      expect(k.mem.usedBytes).toBeLessThanOrEqual(used + 64 * 1024); // scratch may have grown
+    });
+  });
 });
 
 describe('loading and errors', () => {
