@@ -155,13 +155,16 @@ export class WasmKernels {
     let scales: number;
     if (bits === 4 && B % 32 === 0) {
       // the 4-bit SIMD kernel reads tiles of four rows, block-interleaved (one sequential stream)
-      const rawQ = this.mem.put(w.q, `${name} weights`);
-      const rawS = this.mem.put(w.scales, `${name} scales`);
+      // bytes already in this memory (a staged file) are repacked from where they are, else copied in first
+      const ownQ = this.mem.owns(w.q);
+      const ownS = this.mem.owns(w.scales) && w.scales.byteOffset % 4 === 0;
+      const rawQ = ownQ ? w.q.byteOffset : this.mem.put(w.q, `${name} weights`);
+      const rawS = ownS ? w.scales.byteOffset : this.mem.put(w.scales, `${name} scales`);
       q = this.mem.alloc(w.q.byteLength, `${name} weights`);
       scales = this.mem.alloc(w.scales.byteLength, `${name} scales`);
       this.#exports.repack_q4_tiles(rawQ, rawS, q, scales, N, kBlocks, blob);
-      this.mem.free(rawQ);
-      this.mem.free(rawS);
+      if (!ownQ) this.mem.free(rawQ);
+      if (!ownS) this.mem.free(rawS);
     } else {
       q = this.mem.put(w.q, `${name} weights`);
       scales = this.mem.put(w.scales, `${name} scales`);

@@ -23,6 +23,8 @@ export class LinearMemory {
   #u8!: Uint8Array;
   #f32!: Float32Array;
   #i32!: Int32Array;
+  /** Every buffer object the memory has had (growing a shared memory gives a new one over the same bytes). */
+  readonly #buffers = new WeakSet<ArrayBufferLike>();
 
   /** @param reserved bytes at the start that are never handed out (the C stack area) */
   constructor(reserved: number, options: { initialPages?: number; shared?: boolean } = {}) {
@@ -35,6 +37,7 @@ export class LinearMemory {
 
   #refreshViews(): void {
     const buffer = this.memory.buffer;
+    this.#buffers.add(buffer);
     this.#u8 = new Uint8Array(buffer);
     this.#f32 = new Float32Array(buffer);
     this.#i32 = new Int32Array(buffer);
@@ -48,6 +51,11 @@ export class LinearMemory {
   /** The whole memory as float32 values (valid until the next allocation that grows it). */
   get f32(): Float32Array {
     return this.#f32;
+  }
+
+  /** True when `view` looks at this memory (e.g. a staged file): its `byteOffset` is an address here. */
+  owns(view: ArrayBufferView): boolean {
+    return this.#buffers.has(view.buffer) && view.buffer.byteLength > 0;
   }
 
   /** Bytes currently allocated. */

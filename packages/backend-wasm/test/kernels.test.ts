@@ -75,6 +75,29 @@ describe('wasm kernels', () => {
     [2, 256, 64, 128, 8, false],
     [3, 72, 80, 16, 8, true],
   ];
+  it('repacks 4-bit weights staged in its memory from where they are, with the same results as from JS copies', () => {
+    const K = 256, N = 36, B = 32, kb = K / B;
+    const r = rng(7);
+    const q = Uint8Array.from({ length: N * kb * (B / 2) }, () => Math.floor(r() * 256));
+    const sc = Float32Array.from({ length: N * kb }, () => r() * 0.1);
+    const a = Float32Array.from({ length: 2 * K }, () => r() * 2 - 1);
+    const fromJs = kernels.uploadNBits({ K, N, bits: 4, blockSize: B, q, scales: sc }, 'js');
+    // a staged file: weights then scales, as external data
+    const staged = kernels.stage(q.byteLength + sc.byteLength);
+    staged.set(q);
+    staged.set(new Uint8Array(sc.buffer), q.byteLength);
+    expect(kernels.mem.owns(staged)).toBe(true); // repacked from its address, no raw copy
+    expect(kernels.mem.owns(q)).toBe(false);
+    const inPlace = kernels.uploadNBits(
+      { K, N, bits: 4, blockSize: B, q: staged.subarray(0, q.byteLength), scales: new Float32Array(staged.buffer, staged.byteOffset + q.byteLength, sc.length) },
+      'staged',
+    );
+    kernels.releaseStaging(staged);
+    expect(kernels.matmulNBits(a, 2, inPlace)).toEqual(kernels.matmulNBits(a, 2, fromJs));
+    kernels.releaseNBits(fromJs);
+    kernels.releaseNBits(inPlace);
+  });
+
   it.each(cases)('MatMulNBits M=%i K=%i N=%i block=%i bits=%i zp=%s matches a float reference', (M, K, N, B, bits, withZp) => {
     const r = rng(M * 1000 + K + N + B + bits);
     const kb = Math.ceil(K / B);
