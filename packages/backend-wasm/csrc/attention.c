@@ -1,5 +1,5 @@
 // Causal grouped-query attention over a KV cache, WebAssembly SIMD128 (com.microsoft.GroupQueryAttention
-// after rotary, batch 1). One call handles heads [h0, h1), so threads split the heads.
+// after rotary, batch 1). Every thread of a job runs the same call and takes heads from a shared counter.
 //
 //   q      [S, H, D]     new queries (rotary applied)
 //   k, v   [Hkv, capacity, D]   keys / values of the whole context (past then new) in the first T rows,

@@ -227,7 +227,7 @@ export class WasmKernels {
 
   /**
    * {@link attention} over keys and values already in the kernels' memory (a KV cache from
-   * {@link allocF32}): `[Hkv, capacity, D]` at byte offsets `kOff` / `vOff`, the first `T` rows valid.
+   * {@link allocTensor}, at {@link tensorOffset}): `[Hkv, capacity, D]` at byte offsets `kOff` / `vOff`, the first `T` rows valid.
    */
   attentionAt(q: Float32Array, kOff: number, vOff: number, capacity: number, dims: AttentionDims): Float32Array {
     const { S, H, D, T } = dims;
@@ -257,21 +257,6 @@ export class WasmKernels {
   }
 
   /**
-   * Allocates `count` zero-filled float32 values in the kernels' memory (e.g. a KV cache that
-   * {@link attentionAt} reads in place); returns the byte offset. Free with {@link freeF32}.
-   */
-  allocF32(count: number, what: string): number {
-    const off = this.mem.alloc(count * 4, what);
-    this.mem.u8.fill(0, off, off + count * 4);
-    return off;
-  }
-
-  /** Frees a buffer from {@link allocF32}. */
-  freeF32(offset: number): void {
-    this.mem.free(offset);
-  }
-
-  /**
    * A zero-filled float32 tensor living in the kernels' memory (the KV cache of a shared-buffer run):
    * kernels read and write it in place. Its `data` is a getter returning a fresh view (the memory may
    * have grown since). Free with {@link freeTensor}.
@@ -279,8 +264,9 @@ export class WasmKernels {
   allocTensor(dims: readonly number[]): HostTensor {
     const n = numel(dims);
     if (!Number.isInteger(n) || n < 0) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)}`);
-    const off = this.allocF32(n, `tensor ${shapeToString(dims)}`);
     const mem = this.mem;
+    const off = mem.alloc(n * 4, `tensor ${shapeToString(dims)}`);
+    mem.u8.fill(0, off, off + n * 4);
     const t: HostTensor = {
       dtype: 'float32',
       dims: [...dims],
@@ -297,7 +283,7 @@ export class WasmKernels {
     const off = this.#tensors.get(t);
     if (off === undefined) return;
     this.#tensors.delete(t);
-    this.freeF32(off);
+    this.mem.free(off);
   }
 
   /** Byte offset of a tensor from {@link allocTensor}, or undefined for other tensors. */

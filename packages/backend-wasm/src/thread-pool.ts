@@ -169,7 +169,8 @@ export class ThreadPool {
       own();
     } finally {
       Atomics.store(ctl, JOB, this.#job + 1); // closed: late workers leave without running
-      // Workers that joined are on their last chunk; spin briefly, then sleep.
+      // Workers that joined are on their last chunk: spin briefly, then sleep (a long spin here starves
+      // other threads of the process, V8's background compilation and GC, on small machines).
       let active = Atomics.load(ctl, ACTIVE);
       for (let i = 0; active !== 0 && i < 20000; i++) active = Atomics.load(ctl, ACTIVE);
       while (active !== 0) {

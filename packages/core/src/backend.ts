@@ -1,6 +1,6 @@
 import { TinyLlamaError } from './errors.js';
 import { Registry } from './registry.js';
-import type { HostTensor } from './tensor.js';
+import { numel, type HostTensor } from './tensor.js';
 
 /** Where a backend reads a model from. */
 export type ModelSource =
@@ -73,7 +73,7 @@ export interface TensorAllocator {
 
 /** Plain JS memory: `Float32Array`s, freed by the garbage collector. */
 export const jsTensorAllocator: TensorAllocator = {
-  allocate: (dims) => ({ dtype: 'float32', dims: [...dims], data: new Float32Array(dims.reduce((a, b) => a * b, 1)) }),
+  allocate: (dims) => ({ dtype: 'float32', dims: [...dims], data: new Float32Array(numel(dims)) }),
   free: () => {},
 };
 

@@ -6,6 +6,7 @@
  */
 import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import {
+  autoKvCacheMode,
   ChunkedRunner,
   TinyLlamaError,
   type Backend,
@@ -71,11 +72,10 @@ export async function openWebBundle(baseUrl: string, manifest: BundleManifest, b
   };
   // GroupQueryAttention chunks on a backend with its own tensor memory (our kernels): the KV cache lives
   // there, written in place by each chunk and read by attention without copies
-  const allocator = backend.tensorAllocator;
-  const shared = manifest.attention === gqaAttention.name && gqaAttention.sharedKvCache === true && allocator !== undefined;
   const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, {
     maxResidentChunks: options.maxResidentChunks,
-    ...(shared ? { kvCache: 'shared' as const, allocator } : {}),
+    kvCache: autoKvCacheMode(manifest.attention === gqaAttention.name && gqaAttention.sharedKvCache === true, backend),
+    allocator: backend.tensorAllocator,
   });
   return { config, tokenizer, runner, files };
 }

@@ -247,7 +247,7 @@ export async function streamInto(body: ReadableStream<Uint8Array>, view: Uint8Ar
  * (the default reader hands out a fresh buffer per chunk, ~100 MB of JS garbage over a bundle's load);
  * `fn` must copy what it keeps before returning.
  */
-export async function forEachChunk(body: ReadableStream<Uint8Array>, fn: (chunk: Uint8Array) => void): Promise<void> {
+async function forEachChunk(body: ReadableStream<Uint8Array>, fn: (chunk: Uint8Array) => void): Promise<void> {
   let byob: ReadableStreamBYOBReader | undefined;
   try {
     byob = body.getReader({ mode: 'byob' });

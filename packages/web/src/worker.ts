@@ -8,7 +8,7 @@
 import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
 import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
-import { DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
+import { autoKvCacheMode, DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
 import { fetchBundleManifest, type ByteStaging } from './bundle-files.js';
 import { openWebBundle } from './bundle-open.js';
@@ -117,8 +117,10 @@ class InferenceWorker {
     });
     // GroupQueryAttention graphs on a backend with its own tensor memory (our kernels): the KV cache lives
     // there and attention reads it in place (no per-step cache copies, no JS garbage)
-    const allocator = backend.tensorAllocator;
-    const decoder = new DecoderRunner(session, config, attention === gqaAttention.name && allocator && session.supportsInPlaceOutputs ? { kvCache: 'shared', allocator } : {});
+    const decoder = new DecoderRunner(session, config, {
+      kvCache: autoKvCacheMode(attention === gqaAttention.name && session.supportsInPlaceOutputs, backend),
+      allocator: backend.tensorAllocator,
+    });
     const runner = new YieldingRunner(decoder);
     this.#loaded = {
       release: async () => {

@@ -5,7 +5,7 @@ import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
 import { BUNDLE_MANIFEST_FILE, parseBundleManifest, type BundleGraph, type BundleManifest } from '../bundle.js';
 import { ChunkedRunner } from '../chunked-runner.js';
-import type { KvCacheMode } from '../decoder.js';
+import { autoKvCacheMode, type KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
@@ -119,7 +119,7 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
   if (want === 'shared' && !sharedOk) {
     throw new TinyLlamaError('E_UNSUPPORTED', `the shared KV cache needs an attention strategy that supports it (e.g. 'gqa'; this bundle: '${manifest.attention}')`);
   }
-  const kvCache: KvCacheMode = want === 'auto' ? (sharedOk && backend.tensorAllocator ? 'shared' : 'concat') : want;
+  const kvCache: KvCacheMode = want === 'auto' ? autoKvCacheMode(sharedOk, backend) : want;
   const tSession = performance.now();
   const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, {
     maxResidentChunks: options.maxResidentChunks,

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
-import { DecoderRunner, type KvCacheMode } from '../decoder.js';
+import { autoKvCacheMode, DecoderRunner, type KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
@@ -172,11 +172,7 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
       `the shared KV cache needs an attention strategy that supports it (e.g. 'gqa'; this graph: '${attention || 'unknown'}') and a backend with in-place outputs (backend '${backend.name}')`,
     );
   }
-  // `auto` is `shared` only for backends that keep tensors in their own memory (wasm-kernels: attention
-  // reads the cache in place). onnxruntime-node writes `shared` buffers in place but then copies every
-  // output back into a new JS buffer, so there a growing concat cache costs less per step
-  // (TinyLlama-1.1B int4, context 16: 10.1 tok/s shared (full-context buffers) vs 23.1 tok/s concat).
-  const kvCache: KvCacheMode = wantShared === 'auto' ? (sharedOk && session.supportsInPlaceOutputs && backend.tensorAllocator ? 'shared' : 'concat') : wantShared;
+  const kvCache: KvCacheMode = wantShared === 'auto' ? autoKvCacheMode(sharedOk && session.supportsInPlaceOutputs, backend) : wantShared;
   const runner = new DecoderRunner(session, config, { kvCache, allocator: backend.tensorAllocator });
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
   return {
