@@ -3,6 +3,7 @@ import { EXTERNAL_LENGTH_TO_END, tensorFromPayload, type DecodedModel, type Node
 import { wasmGroupQueryAttention } from './gqa.js';
 import type { NBitsWeight, WasmKernels } from './kernels.js';
 import { REFERENCE_KERNELS } from './ops/index.js';
+import { floatAttr } from './ops/util.js';
 import { opKey, type OpKernel } from './ops/types.js';
 
 /** Reads the bytes of an external-data payload (`location` relative to the model). */
@@ -178,10 +179,23 @@ export class GraphExecutor {
         constants.set(slot(def.name), t);
       }
 
-      const swiglu = findSwiGlu(model.nodes, uses, new Set(model.outputs.map((o) => o.name)));
+      const graphOutputs = new Set(model.outputs.map((o) => o.name));
+      const swiglu = findSwiGlu(model.nodes, uses, graphOutputs);
+      const addNorm = findAddRmsNorm(model.nodes, uses, graphOutputs, new Set(model.initializers.map((d) => d.name)));
       for (const node of model.nodes) {
         const fused = swiglu.get(node);
-        if (fused === 'skip') continue;
+        const norm = addNorm.get(node);
+        if (fused === 'skip' || norm === 'skip') continue;
+        if (norm) {
+          steps.push({
+            node,
+            run: wasmAddRmsNorm(kernels, node, norm),
+            inputs: [slot(node.inputs[0]!), slot(node.inputs[1]!), slot(norm.inputs[1]!)],
+            outputs: [slot(node.outputs[0]!), slot(norm.outputs[0]!)],
+            release: [],
+          });
+          continue;
+        }
         if (fused) {
           steps.push({ node, run: wasmSwiGlu(kernels), inputs: [slot(fused.gate), slot(fused.up)], outputs: [slot(node.outputs[0]!)], release: [] });
           continue;
@@ -323,6 +337,55 @@ function findSwiGlu(nodes: readonly NodeDef[], uses: ReadonlyMap<string, number>
     found.set(mul2, { gate: x, up });
   }
   return found;
+}
+
+/**
+ * A residual `Add` whose sum feeds a `SimplifiedLayerNormalization` over the last axis with a constant
+ * scale and no used inv_std_var output: the Add maps to its norm (one fused step at the Add's place,
+ * producing the sum and the normalised rows) and the norm to `'skip'`.
+ */
+function findAddRmsNorm(nodes: readonly NodeDef[], uses: ReadonlyMap<string, number>, outputs: ReadonlySet<string>, initializers: ReadonlySet<string>): Map<NodeDef, NodeDef | 'skip'> {
+  const normOf = new Map<string, NodeDef>();
+  for (const n of nodes) {
+    if (n.opType !== 'SimplifiedLayerNormalization' || n.domain !== '' || n.inputs.length !== 2 || !n.inputs[0] || !n.outputs[0]) continue;
+    if (!initializers.has(n.inputs[1]!) || intAttr(n, 'axis', -1) !== -1) continue;
+    const inv = n.outputs[1];
+    if (inv && (uses.has(inv) || outputs.has(inv))) continue;
+    if (!normOf.has(n.inputs[0])) normOf.set(n.inputs[0], n);
+  }
+  const found = new Map<NodeDef, NodeDef | 'skip'>();
+  for (const add of nodes) {
+    if (add.opType !== 'Add' || add.domain !== '' || add.inputs.length !== 2 || !add.inputs[0] || !add.inputs[1] || !add.outputs[0]) continue;
+    const norm = normOf.get(add.outputs[0]);
+    if (!norm || found.has(norm)) continue;
+    found.set(add, norm);
+    found.set(norm, 'skip');
+  }
+  return found;
+}
+
+/** The fused residual Add + RMSNorm step: the wasm kernel for equal float32 shapes, else the two reference ops. */
+function wasmAddRmsNorm(kernels: WasmKernels, add: NodeDef, norm: NodeDef) {
+  const addKernel = REFERENCE_KERNELS[opKey('', 'Add')]!;
+  const normKernel = REFERENCE_KERNELS[opKey('', 'SimplifiedLayerNormalization')]!;
+  const eps = floatAttr(norm.attrs, 'epsilon', 1e-5);
+  return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
+    const [a, b, w] = inputs as [HostTensor, HostTensor, HostTensor];
+    const len = a.dims[a.dims.length - 1];
+    if (
+      a.dtype === 'float32' && b.dtype === 'float32' && w.dtype === 'float32' && a.dims.length === b.dims.length &&
+      a.dims.every((d, i) => d === b.dims[i]) && w.dims.length === 1 && w.dims[0] === len && len > 0 && a.data.length > 0
+    ) {
+      const { sum, y } = kernels.addRmsNorm(a.data as Float32Array, b.data as Float32Array, w.data as Float32Array, eps);
+      return [
+        { dtype: 'float32', dims: [...a.dims], data: sum },
+        { dtype: 'float32', dims: [...a.dims], data: y },
+      ];
+    }
+    const [s] = addKernel([a, b], add.attrs);
+    const [y] = normKernel([s!, w], norm.attrs);
+    return [s!, y!];
+  };
 }
 
 /** The fused SwiGLU step: the wasm kernel for equal float32 shapes, else the three reference ops. */

@@ -4,7 +4,7 @@ import { LinearMemory } from './memory.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
-const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul'] as const;
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul', 'add_rmsnorm'] as const;
 const FN_MATMUL = EXPORTS.indexOf('matmul_nbits_chunked');
 const FN_ATTENTION = EXPORTS.indexOf('attention_heads');
 /** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
@@ -15,6 +15,7 @@ interface KernelExports {
   attention_heads(q: number, k: number, v: number, out: number, scores: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, scale: number, capacity: number, counter: number): void;
   sha256(data: number, len: number, out: number): void;
   silu_mul(gate: number, up: number, out: number, n: number): void;
+  add_rmsnorm(a: number, b: number, w: number, rows: number, len: number, eps: number, sum: number, y: number, inv: number): void;
   repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
   matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
   matmul_nbits_chunked(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, counter: number, chunk: number): void;
@@ -303,6 +304,29 @@ export class WasmKernels {
     this.mem.setF32(u!, up);
     this.#exports.silu_mul(g!, u!, o!, n);
     return this.mem.sliceF32(o!, n);
+  }
+
+  /**
+   * Residual add and RMS normalisation of rows of `len` values, bit-identical to the TypeScript Add and
+   * SimplifiedLayerNormalization kernels: `sum = a + b`, `y = sum * inv * w`,
+   * `inv = 1 / sqrt(mean(sum²) + eps)` per row.
+   * @param a `[rows, len]`
+   * @param b `[rows, len]`
+   * @param w `[len]`
+   * @returns fresh arrays: `sum` and `y` `[rows, len]`, `inv` `[rows]`
+   */
+  addRmsNorm(a: Float32Array, b: Float32Array, w: Float32Array, eps: number): { sum: Float32Array; y: Float32Array; inv: Float32Array } {
+    const len = w.length;
+    const n = a.length;
+    if (b.length !== n || len === 0 || n % len !== 0) throw new TinyLlamaError('E_SHAPE', `addRmsNorm: a has ${n} values, b ${b.length}, w ${len}`);
+    const rows = n / len;
+    // scratch: a, b [rows, len] | w [len] | sum, y [rows, len] | inv [rows]
+    const [aOff, bOff, wOff, sOff, yOff, iOff] = this.#scratchLayout([n * 4, n * 4, len * 4, n * 4, n * 4, rows * 4]);
+    this.mem.setF32(aOff!, a);
+    this.mem.setF32(bOff!, b);
+    this.mem.setF32(wOff!, w);
+    this.#exports.add_rmsnorm(aOff!, bOff!, wOff!, rows, len, eps, sOff!, yOff!, iOff!);
+    return { sum: this.mem.sliceF32(sOff!, n), y: this.mem.sliceF32(yOff!, n), inv: this.mem.sliceF32(iOff!, rows) };
   }
 
   /**

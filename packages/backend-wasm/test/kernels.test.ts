@@ -190,6 +190,28 @@ describe('wasm kernels', () => {
     }
   });
 
+  it('residual Add + RMSNorm is bit-identical to the TypeScript Add and SimplifiedLayerNormalization', () => {
+    const r = rng(5);
+    for (const [rows, len] of [[1, 64], [3, 70], [2, 5], [4, 2048]] as const) {
+      const a = new Float32Array(rows * len).map(() => (r() - 0.5) * 2 ** Math.floor(r() * 20 - 10));
+      const b = new Float32Array(rows * len).map(() => (r() - 0.5) * 8);
+      const w = new Float32Array(len).map(() => r() * 2 - 0.5);
+      if (rows > 1) {
+        a.fill(0, len, 2 * len); // an all-zero row
+        b.fill(0, len, 2 * len);
+      }
+      const eps = Math.fround(1e-5);
+      const { sum, y, inv } = kernels.addRmsNorm(a, b, w, eps);
+      const dims = [rows, len];
+      const [s] = REFERENCE_KERNELS.Add!([{ dtype: 'float32', dims, data: a }, { dtype: 'float32', dims, data: b }], {});
+      const [ry, rinv] = REFERENCE_KERNELS.SimplifiedLayerNormalization!([s!, { dtype: 'float32', dims: [len], data: w }], { epsilon: { type: 'float', value: eps } });
+      expect(sum).toEqual(s!.data);
+      expect(y).toEqual(ry!.data);
+      expect(inv).toEqual(rinv!.data);
+    }
+    expect(() => kernels.addRmsNorm(new Float32Array(6), new Float32Array(4), new Float32Array(3), 1e-5)).toThrow(/a has 6 values, b 4/);
+  });
+
   it('rejects unsupported weights with clear errors', () => {
     const q = new Uint8Array(16);
     expect(() => kernels.uploadNBits({ K: 32, N: 1, bits: 3, blockSize: 32, q, scales: new Float32Array(1) }, 'odd')).toThrow(/'odd'.*bits=3/);
