@@ -8,7 +8,7 @@
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 // For each of `rows` rows of `len` values:
-//   s = a + b                                   (b NULL: s = a, `sum` not written)
+//   s = a + b
 //   inv[r] = f32(1 / sqrt(f32(sum(s^2) / len) + eps))
 //   y = s * inv[r] * w
 // a, b, sum, y: [rows, len]; w: [len]; inv: [rows].
@@ -18,17 +18,14 @@ void add_rmsnorm(const float *a, const float *b, const float *w, int rows, int l
   const int len4 = len - (len % 4);
   for (int r = 0; r < rows; r++) {
     const float *ar = a + (long)r * len;
-    const float *br = b ? b + (long)r * len : 0;
-    float *s = b ? sum + (long)r * len : (float *)ar;
+    const float *br = b + (long)r * len;
+    float *s = sum + (long)r * len;
     float *yr = y + (long)r * len;
     v128_t acc01 = wasm_f64x2_splat(0.0), acc23 = acc01;  // elements i % 4 == 0, 1 and 2, 3
     int i = 0;
     for (; i < len4; i += 4) {
-      v128_t x = wasm_v128_load(ar + i);
-      if (br) {
-        x = wasm_f32x4_add(x, wasm_v128_load(br + i));
-        wasm_v128_store(s + i, x);
-      }
+      const v128_t x = wasm_f32x4_add(wasm_v128_load(ar + i), wasm_v128_load(br + i));
+      wasm_v128_store(s + i, x);
       const v128_t lo = wasm_f64x2_promote_low_f32x4(x);
       const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3));
       acc01 = wasm_f64x2_add(acc01, wasm_f64x2_mul(lo, lo));
@@ -38,8 +35,8 @@ void add_rmsnorm(const float *a, const float *b, const float *w, int rows, int l
     const double s1 = wasm_f64x2_extract_lane(acc01, 1);
     const double s2 = wasm_f64x2_extract_lane(acc23, 0), s3 = wasm_f64x2_extract_lane(acc23, 1);
     for (; i < len; i++) {
-      const float x = br ? ar[i] + br[i] : ar[i];
-      if (br) s[i] = x;
+      const float x = ar[i] + br[i];
+      s[i] = x;
       s0 += (double)x * (double)x;
     }
     const float mean = (float)((s0 + s1 + (s2 + s3)) / (double)len);

@@ -339,6 +339,11 @@ function findSwiGlu(nodes: readonly NodeDef[], uses: ReadonlyMap<string, number>
   return found;
 }
 
+/** True when two tensors have the same dims. */
+function sameDims(a: HostTensor, b: HostTensor): boolean {
+  return a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
+}
+
 /**
  * A residual `Add` whose sum feeds a `SimplifiedLayerNormalization` over the last axis with a constant
  * scale and no used inv_std_var output: the Add maps to its norm (one fused step at the Add's place,
@@ -373,8 +378,7 @@ function wasmAddRmsNorm(kernels: WasmKernels, add: NodeDef, norm: NodeDef) {
     const [a, b, w] = inputs as [HostTensor, HostTensor, HostTensor];
     const len = a.dims[a.dims.length - 1];
     if (
-      a.dtype === 'float32' && b.dtype === 'float32' && w.dtype === 'float32' && a.dims.length === b.dims.length &&
-      a.dims.every((d, i) => d === b.dims[i]) && w.dims.length === 1 && w.dims[0] === len && len > 0 && a.data.length > 0
+      a.dtype === 'float32' && b.dtype === 'float32' && w.dtype === 'float32' && sameDims(a, b) && w.dims.length === 1 && w.dims[0] === len && len > 0 && a.data.length > 0
     ) {
       const { sum, y } = kernels.addRmsNorm(a.data as Float32Array, b.data as Float32Array, w.data as Float32Array, eps);
       return [
@@ -394,7 +398,7 @@ function wasmSwiGlu(kernels: WasmKernels) {
   const mul = REFERENCE_KERNELS['Mul']!;
   return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
     const [x, up] = inputs as [HostTensor, HostTensor];
-    if (x.dtype === 'float32' && up.dtype === 'float32' && x.dims.length === up.dims.length && x.dims.every((d, i) => d === up.dims[i])) {
+    if (x.dtype === 'float32' && up.dtype === 'float32' && sameDims(x, up)) {
       return [{ dtype: 'float32', dims: [...x.dims], data: kernels.siluMul(x.data as Float32Array, up.data as Float32Array) }];
     }
     const [s] = sigmoid([x], {});
