@@ -386,3 +386,29 @@ void matmul_nbits_chunked(const int8_t *aq, const float *ascale, const int32_t *
     matmul_nbits(aq, ascale, asum, M, kBlocks, B, bits, q, scale, zp, bias, y, N, (int)n0, (int)n1);
   }
 }
+
+void silu_mul(const float *gate, const float *up, float *out, int n);  // activation.c
+
+// SwiGLU of two matmuls on the same activations (the gate and up projections of an MLP), shared by
+// every thread of a job like matmul_nbits_chunked: each chunk of `chunk` columns computes the gate and
+// up columns [n0, n1) for all M rows, then h = silu(gate) * up over them, written in place of the gate
+// output. One dispatch instead of two plus a third pass for the activation, and the SwiGLU runs on
+// every thread. Per column the arithmetic is that of matmul_nbits then silu_mul, bit for bit.
+//   yg [M, N]: gate output, then h;  yu [M, N]: up output (scratch)
+EXPORT(matmul_nbits_swiglu_chunked)
+void matmul_nbits_swiglu_chunked(const int8_t *aq, const float *ascale, const int32_t *asum, int M, int kBlocks, int B,
+                                 int bits, const uint8_t *qg, const float *sg, const uint8_t *zg, const uint8_t *qu,
+                                 const float *su, const uint8_t *zu, float *yg, float *yu, int N, int *counter,
+                                 int chunk) {
+  for (;;) {
+    const long n0 = (long)__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED) * chunk;
+    if (n0 >= N) return;
+    const long n1 = n0 + chunk < N ? n0 + chunk : N;
+    matmul_nbits(aq, ascale, asum, M, kBlocks, B, bits, qg, sg, zg, 0, yg, N, (int)n0, (int)n1);
+    matmul_nbits(aq, ascale, asum, M, kBlocks, B, bits, qu, su, zu, 0, yu, N, (int)n0, (int)n1);
+    for (int m = 0; m < M; m++) {
+      float *g = yg + (long)m * N + n0;
+      silu_mul(g, yu + (long)m * N + n0, g, (int)(n1 - n0));
+    }
+  }
+}

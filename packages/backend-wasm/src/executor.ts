@@ -1,7 +1,7 @@
 import { TinyLlamaError, numel, shapeToString, type AttrValue, type HostTensor } from '@tinyllama/core';
 import { EXTERNAL_LENGTH_TO_END, tensorFromPayload, type DecodedModel, type NodeDef, type TensorDef } from '@tinyllama/onnx';
 import { wasmGroupQueryAttention } from './gqa.js';
-import type { NBitsWeight, WasmKernels } from './kernels.js';
+import { swiGluPair, type NBitsWeight, type WasmKernels } from './kernels.js';
 import { REFERENCE_KERNELS } from './ops/index.js';
 import { floatAttr } from './ops/util.js';
 import { opKey, type OpKernel } from './ops/types.js';
@@ -24,6 +24,8 @@ interface Step {
   readonly outputs: readonly number[];
   /** Slots whose last use is this step (freed after it). */
   readonly release: readonly number[];
+  /** Name in profiles (default: the node's op type). */
+  readonly label?: string;
 }
 
 /** Statistics of a loaded graph. */
@@ -182,10 +184,23 @@ export class GraphExecutor {
       const graphOutputs = new Set(model.outputs.map((o) => o.name));
       const swiglu = findSwiGlu(model.nodes, uses, graphOutputs);
       const addNorm = findAddRmsNorm(model.nodes, uses, graphOutputs, new Set(model.initializers.map((d) => d.name)));
+      const mlp = findGateUpSwiGlu(model.nodes, swiglu, wasmNodes, uses, graphOutputs);
       for (const node of model.nodes) {
         const fused = swiglu.get(node);
         const norm = addNorm.get(node);
-        if (fused === 'skip' || norm === 'skip') continue;
+        const gateUp = mlp.get(node);
+        if (fused === 'skip' || norm === 'skip' || gateUp === 'skip') continue;
+        if (gateUp) {
+          steps.push({
+            node,
+            run: wasmGateUpSwiGlu(kernels, gateUp.gate, gateUp.up, node),
+            inputs: [slot(gateUp.input)],
+            outputs: [slot(node.outputs[0]!)],
+            release: [],
+            label: 'MatMulNBits+SwiGLU',
+          });
+          continue;
+        }
         if (norm) {
           steps.push({
             node,
@@ -279,7 +294,10 @@ export class GraphExecutor {
         if (e instanceof TinyLlamaError) throw new TinyLlamaError(e.code, `node '${n.name}' (${n.opType}): ${e.message}`, { cause: e });
         throw new TinyLlamaError('E_BACKEND', `node '${n.name}' (${n.opType}) failed: ${(e as Error).message}`, { cause: e });
       }
-      if (this.profile) this.profile.set(st.node.opType, (this.profile.get(st.node.opType) ?? 0) + performance.now() - t0);
+      if (this.profile) {
+        const label = st.label ?? st.node.opType;
+        this.profile.set(label, (this.profile.get(label) ?? 0) + performance.now() - t0);
+      }
       st.outputs.forEach((s, k) => {
         if (s >= 0) values[s] = outs[k];
       });
@@ -337,6 +355,49 @@ function findSwiGlu(nodes: readonly NodeDef[], uses: ReadonlyMap<string, number>
     found.set(mul2, { gate: x, up });
   }
   return found;
+}
+
+/**
+ * An MLP's gate and up projections and their SwiGLU as one step: the SwiGLU's last Mul (from
+ * {@link findSwiGlu}) whose gate and up operands are each the only output of a MatMulNBits on the wasm
+ * kernels, both reading the same input, with weights {@link swiGluPair} accepts and outputs nothing
+ * else reads. The Mul maps to the fused step, the two matmuls to `'skip'`.
+ */
+function findGateUpSwiGlu(
+  nodes: readonly NodeDef[],
+  swiglu: ReadonlyMap<NodeDef, { gate: string; up: string } | 'skip'>,
+  wasmNodes: ReadonlyMap<NodeDef, NBitsWeight>,
+  uses: ReadonlyMap<string, number>,
+  outputs: ReadonlySet<string>,
+): Map<NodeDef, { input: string; gate: NBitsWeight; up: NBitsWeight } | 'skip'> {
+  const producer = new Map<string, NodeDef>();
+  for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const found = new Map<NodeDef, { input: string; gate: NBitsWeight; up: NBitsWeight } | 'skip'>();
+  for (const [mul, f] of swiglu) {
+    if (f === 'skip') continue;
+    const g = producer.get(f.gate);
+    const u = producer.get(f.up);
+    const wg = g && wasmNodes.get(g);
+    const wu = u && wasmNodes.get(u);
+    if (!g || !u || !wg || !wu || g === u || !g.inputs[0] || g.inputs[0] !== u.inputs[0]) continue;
+    // the gate feeds the Sigmoid and the first Mul, the up projection the last Mul, and nothing else
+    if (outputs.has(f.gate) || outputs.has(f.up) || uses.get(f.gate) !== 2 || uses.get(f.up) !== 1 || !swiGluPair(wg, wu)) continue;
+    found.set(g, 'skip');
+    found.set(u, 'skip');
+    found.set(mul, { input: g.inputs[0], gate: wg, up: wu });
+  }
+  return found;
+}
+
+/** The fused gate + up + SwiGLU step: `X [..., K] -> [..., N]`. */
+function wasmGateUpSwiGlu(kernels: WasmKernels, gate: NBitsWeight, up: NBitsWeight, node: NodeDef) {
+  return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
+    const a = inputs[0];
+    if (!a || a.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `MatMulNBits + SwiGLU at '${node.name}': input must be float32`);
+    if (a.dims[a.dims.length - 1] !== gate.K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits + SwiGLU at '${node.name}': input ${shapeToString(a.dims)} does not end in K=${gate.K}`);
+    const M = a.data.length / gate.K;
+    return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), gate.N], data: kernels.matmulSwiGlu(a.data as Float32Array, M, gate, up) }];
+  };
 }
 
 /** True when two tensors have the same dims. */

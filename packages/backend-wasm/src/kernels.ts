@@ -4,8 +4,9 @@ import { LinearMemory } from './memory.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
-const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul', 'add_rmsnorm'] as const;
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul', 'add_rmsnorm', 'matmul_nbits_swiglu_chunked'] as const;
 const FN_MATMUL = EXPORTS.indexOf('matmul_nbits_chunked');
+const FN_MATMUL_SWIGLU = EXPORTS.indexOf('matmul_nbits_swiglu_chunked');
 const FN_ATTENTION = EXPORTS.indexOf('attention_heads');
 /** The C code's reserved stack region (wasm-ld's default 64 KiB stack plus its first page). */
 const RESERVED = 2 * 65536;
@@ -19,6 +20,7 @@ interface KernelExports {
   repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
   matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
   matmul_nbits_chunked(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, counter: number, chunk: number): void;
+  matmul_nbits_swiglu_chunked(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, qg: number, sg: number, zg: number, qu: number, su: number, zu: number, yg: number, yu: number, N: number, counter: number, chunk: number): void;
 }
 
 /** Dimensions of an attention call (batch 1). */
@@ -189,24 +191,68 @@ export class WasmKernels {
   matmulNBits(a: Float32Array, M: number, w: NBitsWeight): Float32Array {
     const { K, N, kBlocks, blockSize: B, bits } = w;
     if (a.length !== M * K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits: input has ${a.length} values, expected ${M}x${K}`);
-    const Kp = kBlocks * B;
     // scratch: a [M, K] f32 | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32
-    const [aOff, aqOff, asOff, amOff, yOff] = this.#scratchLayout([M * K * 4, M * Kp, M * kBlocks * 4, M * kBlocks * 4, M * N * 4]);
-    this.mem.setF32(aOff, a);
+    const [aqOff, asOff, amOff, yOff] = this.#quantizeActivations(a, M, w, [M * N * 4]);
     const ex = this.#exports;
-    ex.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff, asOff, amOff);
     const pool = this.#pool;
     if (!pool || N < 64) {
-      ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, 0, N);
+      ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff!, N, 0, N);
     } else {
-      // ~16 chunks per thread (a multiple of 4 columns: the 4-bit tiles), taken dynamically
-      const chunk = Math.max(16, Math.ceil(N / (16 * this.threads) / 4) * 4);
+      const chunk = this.#columnChunk(N);
       const counter = this.#counter;
-      pool.run(FN_MATMUL, [aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk], () =>
-        ex.matmul_nbits_chunked(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk),
+      pool.run(FN_MATMUL, [aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff!, N, counter, chunk], () =>
+        ex.matmul_nbits_chunked(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff!, N, counter, chunk),
       );
     }
-    return this.mem.sliceF32(yOff, M * N);
+    return this.mem.sliceF32(yOff!, M * N);
+  }
+
+  /**
+   * SwiGLU of two projections of the same activations, `silu(a · Gᵀ) ⊙ (a · Uᵀ)` (an MLP's gate and up):
+   * one activation quantisation and one dispatch for both matmuls, the SwiGLU applied by each thread to
+   * the columns it computed. Bit-identical to two {@link matmulNBits} calls and {@link siluMul}.
+   * @param a `[M, K]` float32
+   * @returns `[M, N]` float32 (a fresh array)
+   */
+  matmulSwiGlu(a: Float32Array, M: number, gate: NBitsWeight, up: NBitsWeight): Float32Array {
+    if (!swiGluPair(gate, up)) {
+      throw new TinyLlamaError('E_SHAPE', `matmulSwiGlu: gate [${gate.N}, ${gate.K}] (${gate.bits}-bit, block ${gate.blockSize}) and up [${up.N}, ${up.K}] (${up.bits}-bit, block ${up.blockSize}) differ, or have a bias`);
+    }
+    const { K, N, kBlocks, blockSize: B, bits } = gate;
+    if (a.length !== M * K) throw new TinyLlamaError('E_SHAPE', `matmulSwiGlu: input has ${a.length} values, expected ${M}x${K}`);
+    // scratch: a | aq | ascale | asum (as matmulNBits) | gate output, then h [M, N] | up output [M, N]
+    const [aqOff, asOff, amOff, gOff, uOff] = this.#quantizeActivations(a, M, gate, [M * N * 4, M * N * 4]);
+    const ex = this.#exports;
+    const pool = this.#pool;
+    const counter = this.#counter;
+    const args = [aqOff, asOff, amOff, M, kBlocks, B, bits, gate.q, gate.scales, gate.zeroPoints, up.q, up.scales, up.zeroPoints, gOff!, uOff!, N, counter] as const;
+    if (!pool || N < 64) {
+      this.mem.setI32(counter, 0);
+      ex.matmul_nbits_swiglu_chunked(...args, N);
+    } else {
+      const chunk = this.#columnChunk(N);
+      pool.run(FN_MATMUL_SWIGLU, [...args, chunk], () => ex.matmul_nbits_swiglu_chunked(...args, chunk));
+    }
+    return this.mem.sliceF32(gOff!, M * N);
+  }
+
+  /**
+   * Lays out the scratch of a block-quantised matmul (`a` f32 | `aq` i8 | `ascale` f32 | `asum` i32,
+   * then `extra` regions), copies `a` in and quantises it to int8 per block.
+   * @returns offsets of aq, ascale, asum, then of each extra region
+   */
+  #quantizeActivations(a: Float32Array, M: number, w: NBitsWeight, extra: readonly number[]): number[] {
+    const { K, kBlocks, blockSize: B, bits } = w;
+    const Kp = kBlocks * B;
+    const [aOff, aqOff, asOff, amOff, ...rest] = this.#scratchLayout([M * K * 4, M * Kp, M * kBlocks * 4, M * kBlocks * 4, ...extra]);
+    this.mem.setF32(aOff!, a);
+    this.#exports.q8_quantize_rows(aOff!, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff!, asOff!, amOff!);
+    return [aqOff!, asOff!, amOff!, ...rest];
+  }
+
+  /** Columns per chunk of a threaded matmul: ~16 chunks per thread, a multiple of 4 (the 4-bit tiles), taken dynamically. */
+  #columnChunk(N: number): number {
+    return Math.max(16, Math.ceil(N / (16 * this.threads) / 4) * 4);
   }
 
   /**
@@ -379,4 +425,9 @@ export class WasmKernels {
     }
     return this.#scratch;
   }
+}
+
+/** True when `gate` and `up` can run as one {@link WasmKernels.matmulSwiGlu}: same shape and format, no bias. */
+export function swiGluPair(gate: NBitsWeight, up: NBitsWeight): boolean {
+  return gate.K === up.K && gate.N === up.N && gate.bits === up.bits && gate.blockSize === up.blockSize && gate.bias === 0 && up.bias === 0;
 }

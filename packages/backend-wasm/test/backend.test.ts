@@ -167,7 +167,11 @@ describe('tiny checkpoints: wasm-kernels vs onnxruntime-node', () => {
           const n4 = await level4Matmuls(file);
           expect(n4 > 0).toBe(format !== 'f32');
           expect(ours.stats.wasmMatmuls).toBe(n4);
+          ours.profile = new Map();
           const a = await new DecoderRunner(ours, config).forward(golden.inputIds, true); // [S, V]
+          // quantised MLPs run their gate and up projections and SwiGLU as one fused step
+          expect(ours.profile.has('MatMulNBits+SwiGLU')).toBe(format !== 'f32');
+          ours.profile = undefined;
           const b = await new DecoderRunner(ref, config).forward(golden.inputIds, true);
           const c = compareLogits(a, b, V);
           const ga = await greedy(ours, config, golden.inputIds, 24);

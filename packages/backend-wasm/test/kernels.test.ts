@@ -177,6 +177,50 @@ describe('wasm kernels', () => {
     }
   });
 
+  it.each([
+    [1, 256, 200, 32, 4, false], // one row, pool path (N >= 64), tiled
+    [3, 96, 70, 32, 4, true], // two-row pairs plus one row, zero points (untiled rows), ragged last chunk
+    [2, 64, 20, 16, 4, false], // N < 64: the calling thread alone; block 16: the scalar dot
+    [5, 128, 96, 32, 8, true], // 8-bit weights
+  ] as const)('gate/up SwiGLU M=%i K=%i N=%i block=%i bits=%i zp=%s is bit-identical to two matmuls and siluMul', (M, K, N, B, bits, withZp) => {
+    const r = rng(M * 31 + K + N + bits);
+    const kb = Math.ceil(K / B);
+    const weight = (name: string) =>
+      kernels.uploadNBits(
+        {
+          K,
+          N,
+          bits,
+          blockSize: B,
+          q: new Uint8Array(N * kb * ((B * bits) / 8)).map(() => Math.floor(r() * 256)),
+          scales: new Float32Array(N * kb).map(() => 0.01 + r() * 0.05),
+          zeroPoints: withZp ? new Uint8Array(bits === 4 ? N * Math.ceil(kb / 2) : N * kb).map(() => Math.floor(r() * 256)) : undefined,
+        },
+        name,
+      );
+    const gate = weight('gate');
+    const up = weight('up');
+    try {
+      const a = new Float32Array(M * K).map(() => (r() * 2 - 1) * 3);
+      const want = kernels.siluMul(kernels.matmulNBits(a, M, gate), kernels.matmulNBits(a, M, up));
+      expect(kernels.matmulSwiGlu(a, M, gate, up)).toEqual(want);
+    } finally {
+      kernels.releaseNBits(gate);
+      kernels.releaseNBits(up);
+    }
+  });
+
+  it('gate/up SwiGLU refuses weights of different shapes', () => {
+    const w = (N: number) => kernels.uploadNBits({ K: 32, N, bits: 4, blockSize: 32, q: new Uint8Array(N * 16), scales: new Float32Array(N) }, `w${N}`);
+    const [g, u] = [w(8), w(4)];
+    try {
+      expect(() => kernels.matmulSwiGlu(new Float32Array(32), 1, g, u)).toThrow(/gate \[8, 32\].*up \[4, 32\]/);
+    } finally {
+      kernels.releaseNBits(g);
+      kernels.releaseNBits(u);
+    }
+  });
+
   it('SwiGLU equals silu(gate) * up within 1e-6 relative, over the whole float range', () => {
     const r = rng(3);
     const n = 1003; // SIMD body and scalar tail

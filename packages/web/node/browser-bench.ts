@@ -49,6 +49,11 @@ export interface BrowserBenchResult {
   readonly peakLoadMemoryMB: number;
   /** The same peak during the measured generation. */
   readonly peakGenerateMemoryMB: number;
+  /**
+   * Peak PSS of the page's own process: the largest renderer, which hosts the page, its worker and the
+   * kernels' threads (the browser, GPU, network and other helper processes are not counted).
+   */
+  readonly peakPageMemoryMB: number;
   /** What the page saw: wasm threads, execution providers, isolation, bundle mode. */
   readonly env: string;
   readonly bundleMode?: string;
@@ -74,15 +79,30 @@ export async function buildWebApp(outDir: string): Promise<void> {
   await build({ configFile: join(root, 'vite.config.ts'), root, logLevel: 'error', build: { outDir, emptyOutDir: true } });
 }
 
-/** True when the built app is missing or older than `index.html` or a file of `src/`. */
+/** Newest modification time (ms) of the files under `dir`, recursively (0 when it does not exist). */
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, e.name);
+    const t = e.isDirectory() ? await newestMtime(path) : ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0);
+    newest = Math.max(newest, t);
+  }
+  return newest;
+}
+
+/**
+ * True when the built app is missing or older than `index.html` or any source file it bundles: the
+ * demo's own `src/` and every workspace package's `src/` (the kernels, the runtime, ...).
+ */
 async function appIsStale(appDir: string): Promise<boolean> {
   const built = await stat(join(appDir, 'index.html')).catch(() => undefined);
   if (!built) return true;
   const root = webPackageDir();
-  const sources = [join(root, 'index.html'), ...(await readdir(join(root, 'src')).catch(() => [] as string[])).map((f) => join(root, 'src', f))];
-  for (const f of sources) {
-    const s = await stat(f).catch(() => undefined);
-    if (s && s.mtimeMs > built.mtimeMs) return true;
+  const packages = dirname(root);
+  const page = (await stat(join(root, 'index.html')).catch(() => undefined))?.mtimeMs ?? 0;
+  if (page > built.mtimeMs) return true;
+  for (const name of await readdir(packages).catch(() => [] as string[])) {
+    if ((await newestMtime(join(packages, name, 'src'))) > built.mtimeMs) return true;
   }
   return false;
 }
@@ -111,15 +131,20 @@ async function descendants(root: number): Promise<number[]> {
   return out;
 }
 
-/** Summed PSS (else RSS) in bytes of the processes. */
-async function treeMemory(pids: readonly number[]): Promise<number> {
+/** Summed PSS (else RSS) in bytes of the processes, and the largest PSS of a renderer among them. */
+async function treeMemory(pids: readonly number[]): Promise<{ total: number; renderer: number }> {
   let total = 0;
+  let renderer = 0;
   for (const pid of pids) {
     const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
     const kb = text?.match(/^Pss:\s+(\d+) kB/m) ?? text?.match(/^Rss:\s+(\d+) kB/m);
-    if (kb) total += Number(kb[1]) * 1024;
+    if (!kb) continue;
+    const bytes = Number(kb[1]) * 1024;
+    total += bytes;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('--type=renderer')) renderer = Math.max(renderer, bytes);
   }
-  return total;
+  return { total, renderer };
 }
 
 interface PageState {
@@ -174,13 +199,15 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });
   let peak = 0;
+  let pagePeak = 0;
   let phase: 'load' | 'generate' = 'load';
   const phasePeak = { load: 0, generate: 0 };
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const m = await treeMemory(await descendants(process.pid));
+      const { total: m, renderer } = await treeMemory(await descendants(process.pid));
       peak = Math.max(peak, m);
+      pagePeak = Math.max(pagePeak, renderer);
       phasePeak[phase] = Math.max(phasePeak[phase], m);
       // every 500 ms: reading smaps of a 1.6 GB browser costs CPU the 2 busy threads need
       await new Promise((r) => setTimeout(r, 500));
@@ -227,6 +254,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       peakMemoryMB: peak / 1024 / 1024,
       peakLoadMemoryMB: phasePeak.load / 1024 / 1024,
       peakGenerateMemoryMB: phasePeak.generate / 1024 / 1024,
+      peakPageMemoryMB: pagePeak / 1024 / 1024,
       env: s.env,
       bundleMode: s.bundleMode,
       ids: s.ids ? s.ids.split(',').map(Number) : [],

@@ -65,6 +65,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     peakMemoryMB: round(r.peakMemoryMB),
     peakLoadMemoryMB: round(r.peakLoadMemoryMB),
     peakGenerateMemoryMB: round(r.peakGenerateMemoryMB),
+    peakPageMemoryMB: round(r.peakPageMemoryMB),
     ...(r.bundleMode ? { bundle: { mode: r.bundleMode } } : {}),
   };
   if (v.json) io.out(`${JSON.stringify(result)}\n`);
@@ -74,6 +75,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     io.out(`first token      ${result.ttftMs.toFixed(1)} ms (${promptTokens}-token prompt)\n`);
     io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
     io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (browser processes, PSS; loading ${result.peakLoadMemoryMB.toFixed(0)} MB, generating ${result.peakGenerateMemoryMB.toFixed(0)} MB)\n`);
+    io.out(`page memory      ${result.peakPageMemoryMB.toFixed(0)} MB (the page's renderer process with its workers, PSS)\n`);
   }
   return 0;
 }

@@ -23,7 +23,8 @@ relaxed SIMD); wasm = onnxruntime-web in Node.
 --backend chromium runs the web demo (packages/web/dist/app, built when missing or stale) in
 headless /usr/bin/chromium (--browser PATH) with a local DIR (model directory or bundle) served from
 127.0.0.1, on our wasm kernels (--engine wasm-kernels, default) or onnxruntime-web (--engine ort);
---threads and --max-resident-chunks apply, peakMemoryMB is the browser's process tree (PSS).
+--threads and --max-resident-chunks apply, peakMemoryMB is the browser's process tree (PSS) and
+peakPageMemoryMB the page's own renderer process (with its workers).
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */
