@@ -320,15 +320,19 @@ export class GraphExecutor {
 
 /** A MatMulNBits step on the wasm kernels: `A [..., K] -> [..., N]`. */
 function wasmMatmul(kernels: WasmKernels, w: NBitsWeight, node: NodeDef) {
+  const what = `MatMulNBits '${node.name}'`;
   return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
-    const a = inputs[0];
-    if (!a || a.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `MatMulNBits '${node.name}': input A must be float32`);
-    const K = a.dims[a.dims.length - 1];
-    if (K !== w.K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${node.name}': A ${shapeToString(a.dims)} does not end in K=${w.K}`);
-    const M = a.data.length / w.K;
+    const { a, M } = matmulInput(inputs[0], w.K, what);
     const y = kernels.matmulNBits(a.data as Float32Array, M, w); // [M, N]
     return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), w.N], data: y }];
   };
+}
+
+/** Checks a quantised matmul's input A (float32, last axis K) for the step `what`; M is its row count. */
+function matmulInput(a: HostTensor | undefined, K: number, what: string): { a: HostTensor; M: number } {
+  if (!a || a.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `${what}: input A must be float32`);
+  if (a.dims[a.dims.length - 1] !== K) throw new TinyLlamaError('E_SHAPE', `${what}: A ${shapeToString(a.dims)} does not end in K=${K}`);
+  return { a, M: a.data.length / K };
 }
 
 /**
@@ -391,11 +395,9 @@ function findGateUpSwiGlu(
 
 /** The fused gate + up + SwiGLU step: `X [..., K] -> [..., N]`. */
 function wasmGateUpSwiGlu(kernels: WasmKernels, gate: NBitsWeight, up: NBitsWeight, node: NodeDef) {
+  const what = `MatMulNBits + SwiGLU at '${node.name}'`;
   return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
-    const a = inputs[0];
-    if (!a || a.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `MatMulNBits + SwiGLU at '${node.name}': input must be float32`);
-    if (a.dims[a.dims.length - 1] !== gate.K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits + SwiGLU at '${node.name}': input ${shapeToString(a.dims)} does not end in K=${gate.K}`);
-    const M = a.data.length / gate.K;
+    const { a, M } = matmulInput(inputs[0], gate.K, what);
     return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), gate.N], data: kernels.matmulSwiGlu(a.data as Float32Array, M, gate, up) }];
   };
 }
