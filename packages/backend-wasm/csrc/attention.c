@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#pragma STDC FP_CONTRACT OFF
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 // e^x for x <= 0 (softmax arguments after the maximum is subtracted): 2^n * p(r) with
@@ -88,6 +89,51 @@ void attention_heads(const float *q, const float *k, const float *v, float *out,
         for (; d + 4 <= D; d += 4) wasm_v128_store(os + d, wasm_f32x4_add(wasm_v128_load(os + d), wasm_f32x4_mul(p, wasm_v128_load(vj + d))));
         for (; d < D; d++) os[d] += scores[j] * inv * vj[d];
       }
+    }
+  }
+}
+
+// GroupQueryAttention's input side for one step (batch 1), before attention_heads: copies the new
+// queries into `qOut` [S, H, D] and the new keys / values into rows P .. P+S-1 of the cache
+// `kCache` / `vCache` [Hkv, capacity, D], applying rotary to queries and keys when `cos` is not null.
+//   q   token s's queries at q + s * qStride ([H, D]); k, v: its keys / values at + s * kvStride ([Hkv, D])
+//       (packed QKV: three views of one [S, (H + 2 Hkv) * D] tensor, both strides its row width)
+//   cos, sin  [maxPos, half]: rotate_half over the first 2 * half dims of each head, at position P + s
+// The rotation is computed in double and rounded once to float, exactly as the TypeScript reference
+// (`rotate` in src/ops/attention.ts) does with JavaScript numbers.
+static void rotate_row(float *x, const float *cs, const float *sn, int half) {
+  for (int i = 0; i < half; i++) {
+    const double x1 = x[i], x2 = x[half + i], c = cs[i], s = sn[i];
+    const double a = x1 * c, b = x2 * s, e = x2 * c, f = x1 * s;  // exact products of floats
+    x[i] = (float)(a - b);
+    x[half + i] = (float)(e + f);
+  }
+}
+
+static void copy_row(float *dst, const float *src, int D) {
+  int d = 0;
+  for (; d + 4 <= D; d += 4) wasm_v128_store(dst + d, wasm_v128_load(src + d));
+  for (; d < D; d++) dst[d] = src[d];
+}
+
+EXPORT(gqa_prepare)
+void gqa_prepare(const float *q, const float *k, const float *v, int qStride, int kvStride, int S, int H, int Hkv,
+                 int D, const float *cos, const float *sin, int half, int P, float *qOut, float *kCache,
+                 float *vCache, int capacity) {
+  for (int s = 0; s < S; s++) {
+    const long pos = P + s;
+    const float *cs = cos ? cos + pos * half : 0;
+    const float *sn = cos ? sin + pos * half : 0;
+    for (int h = 0; h < H; h++) {
+      float *dst = qOut + ((long)s * H + h) * D;
+      copy_row(dst, q + (long)s * qStride + (long)h * D, D);
+      if (cs) rotate_row(dst, cs, sn, half);
+    }
+    for (int h = 0; h < Hkv; h++) {
+      float *kd = kCache + ((long)h * capacity + pos) * D;
+      copy_row(kd, k + (long)s * kvStride + (long)h * D, D);
+      if (cs) rotate_row(kd, cs, sn, half);
+      copy_row(vCache + ((long)h * capacity + pos) * D, v + (long)s * kvStride + (long)h * D, D);
     }
   }
 }

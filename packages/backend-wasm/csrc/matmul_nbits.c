@@ -307,6 +307,22 @@ void repack_q4_tiles(const uint8_t *q, const float *scale, uint8_t *qt, float *s
   for (long i = (long)tiles * 4 * kBlocks; i < (long)N * kBlocks; i++) st[i] = scale[i];
 }
 
+// repack_q4_tiles in place: each tile of four rows only permutes its own bytes (and its rows' scales),
+// so it is copied to `tmp` (4 * kBlocks * blob bytes, then 4 * kBlocks floats) and repacked back.
+// Lets weights stay where a file was staged, with no second copy.
+EXPORT(repack_q4_tiles_inplace)
+void repack_q4_tiles_inplace(uint8_t *q, float *scale, int N, int kBlocks, int blob, uint8_t *tmp) {
+  const long rowBytes = (long)kBlocks * blob;
+  float *tmpScale = (float *)(tmp + 4 * rowBytes);  // 4 * rowBytes is a multiple of 4
+  for (int t = 0; t < N / 4; t++) {
+    uint8_t *qt = q + (long)t * 4 * rowBytes;
+    float *st = scale + (long)t * 4 * kBlocks;
+    __builtin_memcpy(tmp, qt, 4 * rowBytes);
+    __builtin_memcpy(tmpScale, st, 4 * (long)kBlocks * sizeof(float));
+    repack_q4_tiles(tmp, tmpScale, qt, st, 4, kBlocks, blob);
+  }
+}
+
 // y[m, n] for n in [n0, n1), all M rows. y is [M, N] (row stride N); bias (may be NULL) is [N].
 // Loop order n -> m -> blocks: the weight rows (kBlocks * B * bits / 8 bytes each, 1 KB for K = 2048 at
 // 4 bits) stay in L1 while every activation row passes over them.

@@ -99,16 +99,22 @@ export function createWasmKernelsBackend(options: WasmKernelsBackendOptions = {}
       let bytes: Uint8Array;
       let reader: ExternalDataReader;
       let close = async () => {};
-      if (model.kind === 'path') {
-        if (!isNode()) throw new TinyLlamaError('E_UNSUPPORTED', `wasm-kernels: load '${model.path}' as bytes in browsers`);
-        ({ bytes, reader, close } = await fileSource(model.path));
-      } else {
-        bytes = model.bytes;
-        reader = memoryReader(model.externalData ?? []);
-      }
+      // files staged in the kernels' memory and handed over: the session keeps weights where they are
+      const regions = model.kind === 'bytes' ? (model.externalData ?? []).filter((f) => f.transfer && kernels!.mem.owns(f.data)).map((f) => f.data) : [];
+      const k = kernels;
       let exec: GraphExecutor;
       try {
-        exec = await GraphExecutor.load(decodeModel(bytes), reader, kernels);
+        if (model.kind === 'path') {
+          if (!isNode()) throw new TinyLlamaError('E_UNSUPPORTED', `wasm-kernels: load '${model.path}' as bytes in browsers`);
+          ({ bytes, reader, close } = await fileSource(model.path));
+        } else {
+          bytes = model.bytes;
+          reader = memoryReader(model.externalData ?? []);
+        }
+        exec = await GraphExecutor.load(decodeModel(bytes), reader, k, { regions, release: () => regions.forEach((r) => k.releaseStaging(r)) });
+      } catch (e) {
+        for (const r of regions) k.releaseStaging(r);
+        throw e;
       } finally {
         await close();
       }

@@ -40,6 +40,19 @@ export interface GraphStats {
 }
 
 const NO_TENSORS: ReadonlySet<HostTensor> = new Set();
+
+/**
+ * External data files in the kernels' memory that the executor takes over (staged bundle files): in a
+ * shared memory, whose views stay valid, weights are kept and re-laid out where they are and other
+ * initializers stay views, with no copies; `release` frees the files with the executor (it is not
+ * called when `load` fails: the caller frees them then).
+ */
+export interface OwnedRegions {
+  readonly regions: readonly Uint8Array[];
+  readonly release: () => void;
+}
+
+const NO_REGIONS: OwnedRegions = { regions: [], release: () => {} };
 const MATMUL_NBITS = opKey('com.microsoft', 'MatMulNBits');
 const GQA = opKey('com.microsoft', 'GroupQueryAttention');
 
@@ -60,6 +73,12 @@ function intAttr(node: NodeDef, name: string, fallback?: number): number {
  * kernels' memory and run there on all threads, and GroupQueryAttention whose attention runs there
  * too (batch 1 without padding; other cases use the reference kernel). Values are dropped after
  * their last use.
+ *
+ * The wasm steps leave their results in the kernels' memory as resident tensors, which the next wasm
+ * step reads in place: between two kernels no activation crosses into JavaScript (copies out of a
+ * shared wasm memory run at ~1 GB/s in Chromium). The run owns them and frees each after its last
+ * use; reference kernels read them through their `data` views, and a reference op that returns a view
+ * of one (Reshape) gets a resident view sharing its memory. Graph outputs are copied out at the end.
  */
 export class GraphExecutor {
   readonly inputNames: readonly string[];
@@ -71,6 +90,10 @@ export class GraphExecutor {
   readonly #inputSlots: ReadonlyMap<string, number>;
   readonly #outputSlots: readonly number[];
   readonly #weights: NBitsWeight[];
+  /** Resident copies of constants (see `load`), freed with the weights. */
+  readonly #uploads: Map<HostTensor, HostTensor>;
+  /** Files taken over at load (weights and constants kept in them), freed on release. */
+  readonly #owned: OwnedRegions;
   readonly #kernels: WasmKernels;
   #released = false;
   /** When set, milliseconds spent per operator type are added here (see {@link GraphExecutor.profile}). */
@@ -85,9 +108,13 @@ export class GraphExecutor {
     inputSlots: Map<string, number>;
     outputSlots: number[];
     weights: NBitsWeight[];
+    uploads: Map<HostTensor, HostTensor>;
+    owned: OwnedRegions;
     kernels: WasmKernels;
     stats: GraphStats;
   }) {
+    this.#uploads = init.uploads;
+    this.#owned = init.owned;
     this.inputNames = init.inputNames;
     this.outputNames = init.outputNames;
     this.#steps = init.steps;
@@ -102,9 +129,10 @@ export class GraphExecutor {
 
   /**
    * Prepares a graph: checks every op has a kernel, loads initializers (external ones through
-   * `readExternal`), uploads quantised matmul weights to the kernels.
+   * `readExternal`), uploads quantised matmul weights to the kernels, or keeps them where they are in
+   * files it takes over (`owned`, see {@link OwnedRegions}).
    */
-  static async load(model: DecodedModel, readExternal: ExternalDataReader, kernels: WasmKernels): Promise<GraphExecutor> {
+  static async load(model: DecodedModel, readExternal: ExternalDataReader, kernels: WasmKernels, owned: OwnedRegions = NO_REGIONS): Promise<GraphExecutor> {
     const missing = [...new Set(model.nodes.map((n) => opKey(n.domain, n.opType)).filter((k) => !REFERENCE_KERNELS[k]))];
     if (missing.length > 0) throw new TinyLlamaError('E_UNSUPPORTED', `wasm-kernels backend: unsupported operators ${missing.join(', ')}`);
 
@@ -131,11 +159,25 @@ export class GraphExecutor {
       if (p.kind === 'inline') return tensorFromPayload(def, p.bytes);
       const length = p.length === EXTERNAL_LENGTH_TO_END ? -1 : p.length;
       let bytes = await readExternal(p.location, p.offset, length);
-      if (keep && typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer) bytes = bytes.slice();
+      if (keep && kernels.mem.owns(bytes) && !kept(bytes)) bytes = bytes.slice();
       return tensorFromPayload(def, bytes);
     };
+    /** True for bytes inside a file the executor owns, in a shared memory (their views stay valid). */
+    const kept = (v: ArrayBufferView): boolean =>
+      kernels.mem.shared && kernels.mem.owns(v) && owned.regions.some((r) => v.byteOffset >= r.byteOffset && v.byteOffset + v.byteLength <= r.byteOffset + r.byteLength);
 
     const weights: NBitsWeight[] = [];
+    // constants some kernels read in place (rotary tables), uploaded once on first use
+    const uploads = new Map<HostTensor, HostTensor>();
+    const resident = (t: HostTensor): HostTensor => {
+      let r = uploads.get(t);
+      if (!r) {
+        if (t.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `constant ${shapeToString(t.dims)} for the kernels must be float32, got ${t.dtype}`);
+        r = kernels.uploadTensor(t.data as Float32Array, t.dims);
+        uploads.set(t, r);
+      }
+      return r;
+    };
     const constants = new Map<number, HostTensor>();
     const onlyForWasm = new Set<string>();
     const steps: Step[] = [];
@@ -167,6 +209,7 @@ export class GraphExecutor {
             bias: bias?.data as Float32Array | undefined,
           },
           n.name || n.outputs[0] || 'MatMulNBits',
+          { inPlace: kept(q.data) }, // scales not 4-byte aligned in the file are copied
         );
         weights.push(w);
         wasmNodes.set(n, w);
@@ -221,7 +264,7 @@ export class GraphExecutor {
         const run = w
           ? wasmMatmul(kernels, w, node)
           : key === GQA
-            ? wasmGroupQueryAttention(kernels, node, kernel)
+            ? wasmGroupQueryAttention(kernels, node, kernel, resident)
             : (inputs: readonly (HostTensor | undefined)[]) => kernel(inputs, node.attrs);
         const inputs = node.inputs.map((i, k) => (!i || (w && k > 0) ? -1 : slot(i)));
         steps.push({ node, run, inputs, outputs: node.outputs.map((o) => (o ? slot(o) : -1)), release: [] });
@@ -257,6 +300,8 @@ export class GraphExecutor {
       inputSlots: new Map(model.inputs.map((i) => [i.name, slotOf.get(i.name)!])),
       outputSlots,
       weights,
+      uploads,
+      owned,
       kernels,
       stats: {
         nodes: steps.length,
@@ -277,44 +322,93 @@ export class GraphExecutor {
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
     const values: (HostTensor | undefined)[] = new Array(this.#slots);
     for (const [s, t] of this.#constants) values[s] = t;
+    const foreign = new Set<HostTensor>(inPlace);
     for (const name of this.inputNames) {
       const t = feeds[name];
       if (!t) throw new TinyLlamaError('E_ARGUMENT', `missing input '${name}'`);
       if (t.data.length !== numel(t.dims)) throw new TinyLlamaError('E_SHAPE', `input '${name}': ${t.data.length} values for shape ${shapeToString(t.dims)}`);
       values[this.#inputSlots.get(name)!] = t;
+      foreign.add(t);
     }
-    for (const st of this.#steps) {
-      const inputs = st.inputs.map((s) => (s < 0 ? undefined : values[s]));
-      let outs: HostTensor[];
-      const t0 = this.profile ? performance.now() : 0;
-      try {
-        outs = st.run(inputs, ctx);
-      } catch (e) {
-        const n = st.node;
-        if (e instanceof TinyLlamaError) throw new TinyLlamaError(e.code, `node '${n.name}' (${n.opType}): ${e.message}`, { cause: e });
-        throw new TinyLlamaError('E_BACKEND', `node '${n.name}' (${n.opType}) failed: ${(e as Error).message}`, { cause: e });
+    // resident tensors (in the kernels' memory) this run made and still holds: freed after their last use
+    const owned = new Set<HostTensor>();
+    try {
+      for (const st of this.#steps) {
+        const inputs = st.inputs.map((s) => (s < 0 ? undefined : values[s]));
+        let outs: HostTensor[];
+        const t0 = this.profile ? performance.now() : 0;
+        try {
+          outs = st.run(inputs, ctx);
+        } catch (e) {
+          const n = st.node;
+          if (e instanceof TinyLlamaError) throw new TinyLlamaError(e.code, `node '${n.name}' (${n.opType}): ${e.message}`, { cause: e });
+          throw new TinyLlamaError('E_BACKEND', `node '${n.name}' (${n.opType}) failed: ${(e as Error).message}`, { cause: e });
+        }
+        if (this.profile) {
+          const label = st.label ?? st.node.opType;
+          this.profile.set(label, (this.profile.get(label) ?? 0) + performance.now() - t0);
+        }
+        st.outputs.forEach((s, k) => {
+          const t = this.#adopt(outs[k], inputs, owned, foreign);
+          if (s >= 0) values[s] = t;
+          else if (t && owned.delete(t)) this.#kernels.freeTensor(t);
+        });
+        for (const s of st.release) {
+          const t = values[s];
+          values[s] = undefined;
+          if (t && owned.delete(t)) this.#kernels.freeTensor(t);
+        }
       }
-      if (this.profile) {
-        const label = st.label ?? st.node.opType;
-        this.profile.set(label, (this.profile.get(label) ?? 0) + performance.now() - t0);
-      }
-      st.outputs.forEach((s, k) => {
-        if (s >= 0) values[s] = outs[k];
+      const out: Record<string, HostTensor> = {};
+      this.outputNames.forEach((name, k) => {
+        const t = values[this.#outputSlots[k]!]!;
+        // graph outputs leave the kernels' memory (the caller's in-place tensors stay where they are)
+        out[name] = owned.has(t) ? { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } : t;
       });
-      for (const s of st.release) values[s] = undefined;
+      return out;
+    } finally {
+      for (const t of owned) this.#kernels.freeTensor(t);
     }
-    const out: Record<string, HostTensor> = {};
-    this.outputNames.forEach((name, k) => {
-      out[name] = values[this.#outputSlots[k]!]!;
-    });
-    return out;
   }
 
-  /** Frees the uploaded weights. Idempotent. */
+  /**
+   * Takes a step's output into the run: a resident tensor the step made is owned (freed after its last
+   * use); one already held (an op returning its input) becomes a view of its own; a plain view into the
+   * kernels' memory (a Reshape of a resident input) becomes a resident view of that input, or a copy
+   * when it views nothing the step was given. Other tensors pass unchanged.
+   */
+  #adopt(t: HostTensor | undefined, inputs: readonly (HostTensor | undefined)[], owned: Set<HostTensor>, foreign: ReadonlySet<HostTensor>): HostTensor | undefined {
+    if (!t) return t;
+    const kernels = this.#kernels;
+    if (kernels.tensorOffset(t) !== undefined) {
+      if (foreign.has(t)) return t;
+      const own = owned.has(t) ? kernels.viewTensor(t, t.dims) : t;
+      owned.add(own);
+      return own;
+    }
+    const data = t.data;
+    if (!kernels.mem.owns(data)) return t;
+    for (const x of inputs) {
+      const off = x && kernels.tensorOffset(x);
+      if (off === undefined || !x || x.dtype !== t.dtype) continue;
+      const at = data.byteOffset - off;
+      if (at >= 0 && at % 4 === 0 && at + data.byteLength <= numel(x.dims) * 4) {
+        const view = kernels.viewTensor(x, t.dims, at / 4);
+        owned.add(view);
+        return view;
+      }
+    }
+    return { dtype: t.dtype, dims: [...t.dims], data: data.slice() as HostTensor['data'] };
+  }
+
+  /** Frees the uploaded weights and the files taken over. Idempotent. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
     for (const w of this.#weights) this.#kernels.releaseNBits(w);
+    for (const t of this.#uploads.values()) this.#kernels.freeTensor(t);
+    this.#uploads.clear();
+    this.#owned.release();
   }
 }
 
@@ -323,8 +417,7 @@ function wasmMatmul(kernels: WasmKernels, w: NBitsWeight, node: NodeDef) {
   const what = `MatMulNBits '${node.name}'`;
   return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
     const { a, M } = matmulInput(inputs[0], w.K, what);
-    const y = kernels.matmulNBits(a.data as Float32Array, M, w); // [M, N]
-    return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), w.N], data: y }];
+    return [kernels.matmulNBitsTensor(a.data as Float32Array, M, w, [...a.dims.slice(0, -1), w.N])]; // [..., N], resident
   };
 }
 
@@ -398,7 +491,7 @@ function wasmGateUpSwiGlu(kernels: WasmKernels, gate: NBitsWeight, up: NBitsWeig
   const what = `MatMulNBits + SwiGLU at '${node.name}'`;
   return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
     const { a, M } = matmulInput(inputs[0], gate.K, what);
-    return [{ dtype: 'float32', dims: [...a.dims.slice(0, -1), gate.N], data: kernels.matmulSwiGlu(a.data as Float32Array, M, gate, up) }];
+    return [kernels.matmulSwiGluTensor(a.data as Float32Array, M, gate, up, [...a.dims.slice(0, -1), gate.N])]; // [..., N], resident
   };
 }
 
@@ -443,11 +536,7 @@ function wasmAddRmsNorm(kernels: WasmKernels, add: NodeDef, norm: NodeDef) {
     if (
       a.dtype === 'float32' && b.dtype === 'float32' && w.dtype === 'float32' && sameDims(a, b) && w.dims.length === 1 && w.dims[0] === len && len > 0 && a.data.length > 0
     ) {
-      const { sum, y } = kernels.addRmsNorm(a.data as Float32Array, b.data as Float32Array, w.data as Float32Array, eps);
-      return [
-        { dtype: 'float32', dims: [...a.dims], data: sum },
-        { dtype: 'float32', dims: [...a.dims], data: y },
-      ];
+      return kernels.addRmsNormTensors(a.data as Float32Array, b.data as Float32Array, w.data as Float32Array, eps, a.dims); // sum, y: resident
     }
     const [s] = addKernel([a, b], add.attrs);
     const [y] = normKernel([s!, w], norm.attrs);
@@ -462,7 +551,7 @@ function wasmSwiGlu(kernels: WasmKernels) {
   return (inputs: readonly (HostTensor | undefined)[]): HostTensor[] => {
     const [x, up] = inputs as [HostTensor, HostTensor];
     if (x.dtype === 'float32' && up.dtype === 'float32' && sameDims(x, up)) {
-      return [{ dtype: 'float32', dims: [...x.dims], data: kernels.siluMul(x.data as Float32Array, up.data as Float32Array) }];
+      return [kernels.siluMulTensor(x.data as Float32Array, up.data as Float32Array, x.dims)]; // resident
     }
     const [s] = sigmoid([x], {});
     const [g] = mul([x, s], {});

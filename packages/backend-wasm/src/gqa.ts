@@ -16,8 +16,16 @@ import { floatAttr, intAttr } from './ops/util.js';
  *   `seqlens_k`); the new rows are written at `P .. T-1`, in the past tensor itself when the caller
  *   passed it as the in-place present output (else in a copy). A tensor in the kernels' memory
  *   (`WasmKernels.allocTensor`) is read in place by the attention kernel: no copy of the cache at all.
+ *   With such a cache written in place, the whole step runs in C (`WasmKernels.groupQueryAttention`):
+ *   the new Q/K/V are read where the previous kernel left them, the rotary tables are the
+ *   executor's resident copies (`resident`), and the output stays in the kernels' memory.
  */
-export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fallback: OpKernel): (inputs: readonly (HostTensor | undefined)[], ctx: RunContext) => HostTensor[] {
+export function wasmGroupQueryAttention(
+  kernels: WasmKernels,
+  node: NodeDef,
+  fallback: OpKernel,
+  resident: (t: HostTensor) => HostTensor,
+): (inputs: readonly (HostTensor | undefined)[], ctx: RunContext) => HostTensor[] {
   const H = intAttr(node.attrs, 'num_heads', 0);
   const Hkv = intAttr(node.attrs, 'kv_num_heads', 0);
   const doRotary = intAttr(node.attrs, 'do_rotary', 0) === 1;
@@ -46,6 +54,14 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
     if (!packed && (!k || !v || k.dtype !== 'float32' || v.dtype !== 'float32')) return slow(inputs);
     if (doRotary && (!cosT || !sinT || cosT.dtype !== 'float32' || cosT.dims[0]! < T)) return slow(inputs);
 
+    const scale = floatAttr(node.attrs, 'scale', 0) || 1 / Math.sqrt(D);
+    const dims = { S, T, H, Hkv, D, pastLen: P, scale };
+    if (shared && ctx.inPlace.has(pk!) && ctx.inPlace.has(pv!) && kernels.tensorOffset(pk!) !== undefined && kernels.tensorOffset(pv!) !== undefined) {
+      // everything in the kernels' memory: split, rotary, cache rows and attention in C, output resident
+      const rotary = doRotary ? { cos: resident(cosT!), sin: resident(sinT!), half: cosT!.dims[1]! } : undefined;
+      const qkv = packed ? { packed: q.data as Float32Array } : { q: q.data as Float32Array, k: k!.data as Float32Array, v: v!.data as Float32Array };
+      return [kernels.groupQueryAttention(qkv, pk!, pv!, cap, dims, rotary, [1, S, H * D]), pk!, pv!];
+    }
     // new Q [S, H, D], K/V [S, Hkv, D]
     const qd = q.data as Float32Array;
     let qN: Float32Array;
@@ -67,8 +83,6 @@ export function wasmGroupQueryAttention(kernels: WasmKernels, node: NodeDef, fal
         rotate(kN, s * Hkv * D, Hkv, D, half, cos, sin, P + s);
       }
     }
-    const scale = floatAttr(node.attrs, 'scale', 0) || 1 / Math.sqrt(D);
-    const dims = { S, T, H, Hkv, D, pastLen: P, scale };
     if (shared) {
       // new rows at P .. T-1 of each head: in the caller's buffers when in place, else in copies
       const inPlace = ctx.inPlace.has(pk!) && ctx.inPlace.has(pv!);

@@ -4,7 +4,7 @@ import { LinearMemory } from './memory.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** Exported C functions, in the order the thread pool refers to them by index. */
-const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul', 'add_rmsnorm', 'matmul_nbits_swiglu_chunked'] as const;
+const EXPORTS = ['q8_quantize_rows', 'matmul_nbits', 'matmul_nbits_chunked', 'repack_q4_tiles', 'attention_heads', 'sha256', 'silu_mul', 'add_rmsnorm', 'matmul_nbits_swiglu_chunked', 'gqa_prepare', 'repack_q4_tiles_inplace'] as const;
 const FN_MATMUL = EXPORTS.indexOf('matmul_nbits_chunked');
 const FN_MATMUL_SWIGLU = EXPORTS.indexOf('matmul_nbits_swiglu_chunked');
 const FN_ATTENTION = EXPORTS.indexOf('attention_heads');
@@ -18,8 +18,10 @@ interface KernelExports {
   silu_mul(gate: number, up: number, out: number, n: number): void;
   add_rmsnorm(a: number, b: number, w: number, rows: number, len: number, eps: number, sum: number, y: number, inv: number): void;
   repack_q4_tiles(q: number, scale: number, qt: number, st: number, N: number, kBlocks: number, blob: number): void;
+  repack_q4_tiles_inplace(q: number, scale: number, N: number, kBlocks: number, blob: number, tmp: number): void;
   matmul_nbits(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, n0: number, n1: number): void;
   matmul_nbits_chunked(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, q: number, scale: number, zp: number, bias: number, y: number, N: number, counter: number, chunk: number): void;
+  gqa_prepare(q: number, k: number, v: number, qStride: number, kvStride: number, S: number, H: number, Hkv: number, D: number, cos: number, sin: number, half: number, P: number, qOut: number, kCache: number, vCache: number, capacity: number): void;
   matmul_nbits_swiglu_chunked(aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, bits: number, qg: number, sg: number, zg: number, qu: number, su: number, zu: number, yg: number, yu: number, N: number, counter: number, chunk: number): void;
 }
 
@@ -45,6 +47,12 @@ export interface WasmKernelsOptions {
   readonly relaxedSimd?: boolean;
 }
 
+/** A float32 kernel input resolved before allocation: a byte offset in the kernels' memory, or a JS array to copy in. */
+interface Source {
+  readonly off?: number;
+  readonly arr?: Float32Array;
+}
+
 /** A MatMulNBits weight uploaded to the kernels' memory. */
 export interface NBitsWeight {
   readonly K: number;
@@ -58,6 +66,8 @@ export interface NBitsWeight {
   readonly zeroPoints: number;
   readonly bias: number;
   readonly bytes: number;
+  /** The allocations this weight owns (freed by `releaseNBits`; weights kept in place own none of their bytes). */
+  readonly allocations: readonly number[];
 }
 
 /** A tiny module using one relaxed-SIMD instruction: validates only where relaxed SIMD is enabled. */
@@ -99,8 +109,10 @@ export class WasmKernels {
   readonly #pool: ThreadPool | undefined;
   /** The work counter the chunked kernels take chunks from (the pool's, or one of our own). */
   readonly #counter: number;
-  /** Tensors from allocTensor and their byte offsets. */
-  readonly #tensors = new WeakMap<HostTensor, number>();
+  /** Resident tensors (allocTensor, the `*Tensor` kernels, viewTensor): byte offset of their data and of their allocation. */
+  readonly #tensors = new WeakMap<HostTensor, { readonly off: number; readonly base: number }>();
+  /** Live resident tensors per allocation (views share their source's allocation). */
+  readonly #refs = new Map<number, number>();
   #scratch = 0;
   #scratchBytes = 0;
 
@@ -143,8 +155,17 @@ export class WasmKernels {
   /**
    * Uploads a MatMulNBits weight (onnxruntime layout: `q` `[N, kBlocks, blockSize * bits / 8]`,
    * `scales` `[N * kBlocks]`, optional `zeroPoints`, optional `bias` `[N]`).
+   *
+   * With `inPlace`, `q` and `scales` views into this memory (a staged file the caller keeps alive for
+   * the weight's lifetime, see {@link stage}) are used where they are: 4-bit weights are re-laid out
+   * into tiles there, and no copy is made (scales not 4-byte aligned are still copied). Otherwise the
+   * bytes are copied (from where they are when already in this memory).
    */
-  uploadNBits(w: { K: number; N: number; bits: number; blockSize: number; q: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; bias?: Float32Array }, name: string): NBitsWeight {
+  uploadNBits(
+    w: { K: number; N: number; bits: number; blockSize: number; q: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; bias?: Float32Array },
+    name: string,
+    options: { readonly inPlace?: boolean } = {},
+  ): NBitsWeight {
     const { K, N, bits, blockSize: B } = w;
     if (bits !== 4 && bits !== 8) throw new TinyLlamaError('E_UNSUPPORTED', `MatMulNBits '${name}': bits=${bits} (4 or 8 supported)`);
     if (B < 16 || (B & (B - 1)) !== 0) throw new TinyLlamaError('E_UNSUPPORTED', `MatMulNBits '${name}': block_size=${B} (a power of two >= 16 supported)`);
@@ -154,78 +175,129 @@ export class WasmKernels {
     if (w.scales.length !== N * kBlocks) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${name}': scales have ${w.scales.length} values, expected ${N * kBlocks}`);
     const zpBytes = bits === 4 ? N * Math.ceil(kBlocks / 2) : N * kBlocks;
     if (w.zeroPoints && w.zeroPoints.byteLength !== zpBytes) throw new TinyLlamaError('E_SHAPE', `MatMulNBits '${name}': zero_points have ${w.zeroPoints.byteLength} bytes, expected ${zpBytes}`);
+    const allocations: number[] = [];
+    const own = (off: number) => (allocations.push(off), off);
+    const ownQ = this.mem.owns(w.q);
+    const ownS = this.mem.owns(w.scales) && w.scales.byteOffset % 4 === 0;
+    const tiles = bits === 4 && B % 32 === 0; // the 4-bit SIMD kernel reads tiles of four rows, block-interleaved (one sequential stream)
     let q: number;
     let scales: number;
-    if (bits === 4 && B % 32 === 0) {
-      // the 4-bit SIMD kernel reads tiles of four rows, block-interleaved (one sequential stream)
-      // bytes already in this memory (a staged file) are repacked from where they are, else copied in first
-      const ownQ = this.mem.owns(w.q);
-      const ownS = this.mem.owns(w.scales) && w.scales.byteOffset % 4 === 0;
-      const rawQ = ownQ ? w.q.byteOffset : this.mem.put(w.q, `${name} weights`);
-      const rawS = ownS ? w.scales.byteOffset : this.mem.put(w.scales, `${name} scales`);
-      q = this.mem.alloc(w.q.byteLength, `${name} weights`);
-      scales = this.mem.alloc(w.scales.byteLength, `${name} scales`);
-      this.#exports.repack_q4_tiles(rawQ, rawS, q, scales, N, kBlocks, blob);
-      if (!ownQ) this.mem.free(rawQ);
-      if (!ownS) this.mem.free(rawS);
-    } else {
-      q = this.mem.put(w.q, `${name} weights`);
-      scales = this.mem.put(w.scales, `${name} scales`);
+    try {
+      if (options.inPlace && ownQ) {
+        q = w.q.byteOffset;
+        scales = ownS ? w.scales.byteOffset : own(this.mem.put(w.scales, `${name} scales`));
+        if (tiles) {
+          const [tmp] = this.#scratchLayout([4 * kBlocks * blob + 4 * kBlocks * 4]);
+          this.#exports.repack_q4_tiles_inplace(q, scales, N, kBlocks, blob, tmp!);
+        }
+      } else if (tiles) {
+        // bytes already in this memory (a staged file) are repacked from where they are, else copied in first
+        const rawQ = ownQ ? w.q.byteOffset : this.mem.put(w.q, `${name} weights`);
+        const rawS = ownS ? w.scales.byteOffset : this.mem.put(w.scales, `${name} scales`);
+        try {
+          q = own(this.mem.alloc(w.q.byteLength, `${name} weights`));
+          scales = own(this.mem.alloc(w.scales.byteLength, `${name} scales`));
+          this.#exports.repack_q4_tiles(rawQ, rawS, q, scales, N, kBlocks, blob);
+        } finally {
+          if (!ownQ) this.mem.free(rawQ);
+          if (!ownS) this.mem.free(rawS);
+        }
+      } else {
+        q = own(this.mem.put(w.q, `${name} weights`));
+        scales = own(this.mem.put(w.scales, `${name} scales`));
+      }
+      const zeroPoints = w.zeroPoints ? own(this.mem.put(w.zeroPoints, `${name} zero points`)) : 0;
+      const bias = w.bias ? own(this.mem.put(w.bias, `${name} bias`)) : 0;
+      const bytes = w.q.byteLength + w.scales.byteLength + (w.zeroPoints?.byteLength ?? 0) + (w.bias?.byteLength ?? 0);
+      return { K, N, bits, blockSize: B, kBlocks, q, scales, zeroPoints, bias, bytes, allocations };
+    } catch (e) {
+      for (const off of allocations) this.mem.free(off);
+      throw e;
     }
-    const zeroPoints = w.zeroPoints ? this.mem.put(w.zeroPoints, `${name} zero points`) : 0;
-    const bias = w.bias ? this.mem.put(w.bias, `${name} bias`) : 0;
-    const bytes = w.q.byteLength + w.scales.byteLength + (w.zeroPoints?.byteLength ?? 0) + (w.bias?.byteLength ?? 0);
-    return { K, N, bits, blockSize: B, kBlocks, q, scales, zeroPoints, bias, bytes };
   }
 
-  /** Frees an uploaded weight. */
+  /** Frees an uploaded weight's own allocations (bytes kept in place belong to the caller). */
   releaseNBits(w: NBitsWeight): void {
-    for (const off of [w.q, w.scales, w.zeroPoints, w.bias]) this.mem.free(off);
+    for (const off of w.allocations) this.mem.free(off);
   }
 
   /**
    * `y = a · Wᵀ` for an uploaded block-quantised weight, activations quantised to int8 per block.
-   * @param a `[M, K]` float32
+   * @param a `[M, K]` float32: a JS array (copied in) or a view into the kernels' memory, e.g. a
+   *   resident tensor's `data` (read in place)
    * @returns `[M, N]` float32 (a fresh array)
    */
   matmulNBits(a: Float32Array, M: number, w: NBitsWeight): Float32Array {
-    const { K, N, kBlocks, blockSize: B, bits } = w;
-    if (a.length !== M * K) throw new TinyLlamaError('E_SHAPE', `MatMulNBits: input has ${a.length} values, expected ${M}x${K}`);
-    // scratch: a [M, K] f32 | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32
-    const [aqOff, asOff, amOff, yOff] = this.#quantizeActivations(a, M, w, [M * N * 4]);
+    const src = this.#source(a, M * w.K, 'MatMulNBits');
+    const [yOff] = this.#matmul(src, M, w, undefined);
+    return this.mem.sliceF32(yOff!, M * w.N);
+  }
+
+  /**
+   * {@link matmulNBits} with the result left in the kernels' memory: a resident tensor of `dims`
+   * (`M * N` values) for the next kernel to read in place. Free it with {@link freeTensor}.
+   */
+  matmulNBitsTensor(a: Float32Array, M: number, w: NBitsWeight, dims: readonly number[]): HostTensor {
+    const src = this.#source(a, M * w.K, 'MatMulNBits');
+    return this.#intoResident(dims, M * w.N, (y) => this.#matmul(src, M, w, y));
+  }
+
+  /** Runs a matmul on a resolved input; the result goes to `yOut`, or to scratch when undefined. Returns [y offset]. */
+  #matmul(src: Source, M: number, w: NBitsWeight, yOut: number | undefined): number[] {
+    const { N, kBlocks, blockSize: B, bits } = w;
+    // scratch: a [M, K] f32 (a JS input) | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32 (no resident output)
+    const [aqOff, asOff, amOff, yScratch] = this.#quantizeActivations(src, M, w, yOut === undefined ? [M * N * 4] : []);
+    const yOff = yOut ?? yScratch!;
     const ex = this.#exports;
     const pool = this.#pool;
     if (!pool || N < 64) {
-      ex.matmul_nbits(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff!, N, 0, N);
+      ex.matmul_nbits(aqOff!, asOff!, amOff!, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, 0, N);
     } else {
       const chunk = this.#columnChunk(N);
       const counter = this.#counter;
-      pool.run(FN_MATMUL, [aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff!, N, counter, chunk], () =>
-        ex.matmul_nbits_chunked(aqOff, asOff, amOff, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff!, N, counter, chunk),
+      pool.run(FN_MATMUL, [aqOff!, asOff!, amOff!, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk], () =>
+        ex.matmul_nbits_chunked(aqOff!, asOff!, amOff!, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk),
       );
     }
-    return this.mem.sliceF32(yOff!, M * N);
+    return [yOff];
   }
 
   /**
    * SwiGLU of two projections of the same activations, `silu(a · Gᵀ) ⊙ (a · Uᵀ)` (an MLP's gate and up):
    * one activation quantisation and one dispatch for both matmuls, the SwiGLU applied by each thread to
    * the columns it computed. Bit-identical to two {@link matmulNBits} calls and {@link siluMul}.
-   * @param a `[M, K]` float32
+   * @param a `[M, K]` float32 (a JS array, or a view into the kernels' memory read in place)
    * @returns `[M, N]` float32 (a fresh array)
    */
   matmulSwiGlu(a: Float32Array, M: number, gate: NBitsWeight, up: NBitsWeight): Float32Array {
+    const src = this.#swiGluSource(a, M, gate, up);
+    const [hOff] = this.#swiGlu(src, M, gate, up, undefined);
+    return this.mem.sliceF32(hOff!, M * gate.N);
+  }
+
+  /** {@link matmulSwiGlu} into a resident tensor of `dims` (`M * N` values); free it with {@link freeTensor}. */
+  matmulSwiGluTensor(a: Float32Array, M: number, gate: NBitsWeight, up: NBitsWeight, dims: readonly number[]): HostTensor {
+    const src = this.#swiGluSource(a, M, gate, up);
+    return this.#intoResident(dims, M * gate.N, (h) => this.#swiGlu(src, M, gate, up, h));
+  }
+
+  #swiGluSource(a: Float32Array, M: number, gate: NBitsWeight, up: NBitsWeight): Source {
     if (!swiGluPair(gate, up)) {
       throw new TinyLlamaError('E_SHAPE', `matmulSwiGlu: gate [${gate.N}, ${gate.K}] (${gate.bits}-bit, block ${gate.blockSize}) and up [${up.N}, ${up.K}] (${up.bits}-bit, block ${up.blockSize}) differ, or have a bias`);
     }
-    const { K, N, kBlocks, blockSize: B, bits } = gate;
-    if (a.length !== M * K) throw new TinyLlamaError('E_SHAPE', `matmulSwiGlu: input has ${a.length} values, expected ${M}x${K}`);
-    // scratch: a | aq | ascale | asum (as matmulNBits) | gate output, then h [M, N] | up output [M, N]
-    const [aqOff, asOff, amOff, gOff, uOff] = this.#quantizeActivations(a, M, gate, [M * N * 4, M * N * 4]);
+    return this.#source(a, M * gate.K, 'matmulSwiGlu');
+  }
+
+  /** The fused gate/up/SwiGLU on a resolved input; the result goes to `hOut`, or to scratch. Returns [h offset]. */
+  #swiGlu(src: Source, M: number, gate: NBitsWeight, up: NBitsWeight, hOut: number | undefined): number[] {
+    const { N, kBlocks, blockSize: B, bits } = gate;
+    // scratch: a | aq | ascale | asum (as #matmul) | up output [M, N] | gate output, then h [M, N] (no resident output)
+    const [aqOff, asOff, amOff, uOff, gScratch] = this.#quantizeActivations(src, M, gate, hOut === undefined ? [M * N * 4, M * N * 4] : [M * N * 4]);
+    const gOff = hOut ?? gScratch!;
     const ex = this.#exports;
     const pool = this.#pool;
     const counter = this.#counter;
-    const args = [aqOff, asOff, amOff, M, kBlocks, B, bits, gate.q, gate.scales, gate.zeroPoints, up.q, up.scales, up.zeroPoints, gOff!, uOff!, N, counter] as const;
+    const args = [aqOff!, asOff!, amOff!, M, kBlocks, B, bits, gate.q, gate.scales, gate.zeroPoints, up.q, up.scales, up.zeroPoints, gOff, uOff!, N, counter] as const;
     if (!pool || N < 64) {
       this.mem.setI32(counter, 0);
       ex.matmul_nbits_swiglu_chunked(...args, N);
@@ -233,20 +305,21 @@ export class WasmKernels {
       const chunk = this.#columnChunk(N);
       pool.run(FN_MATMUL_SWIGLU, [...args, chunk], () => ex.matmul_nbits_swiglu_chunked(...args, chunk));
     }
-    return this.mem.sliceF32(gOff!, M * N);
+    return [gOff];
   }
 
   /**
-   * Lays out the scratch of a block-quantised matmul (`a` f32 | `aq` i8 | `ascale` f32 | `asum` i32,
-   * then `extra` regions), copies `a` in and quantises it to int8 per block.
+   * Lays out the scratch of a block-quantised matmul (`a` f32 unless the input is resident | `aq` i8 |
+   * `ascale` f32 | `asum` i32, then `extra` regions), copies a JS input in and quantises it to int8 per block.
    * @returns offsets of aq, ascale, asum, then of each extra region
    */
-  #quantizeActivations(a: Float32Array, M: number, w: NBitsWeight, extra: readonly number[]): number[] {
+  #quantizeActivations(src: Source, M: number, w: NBitsWeight, extra: readonly number[]): number[] {
     const { K, kBlocks, blockSize: B, bits } = w;
     const Kp = kBlocks * B;
-    const [aOff, aqOff, asOff, amOff, ...rest] = this.#scratchLayout([M * K * 4, M * Kp, M * kBlocks * 4, M * kBlocks * 4, ...extra]);
-    this.mem.setF32(aOff!, a);
-    this.#exports.q8_quantize_rows(aOff!, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff!, asOff!, amOff!);
+    const copy = src.off === undefined;
+    const [aScratch, aqOff, asOff, amOff, ...rest] = this.#scratchLayout([copy ? M * K * 4 : 0, M * Kp, M * kBlocks * 4, M * kBlocks * 4, ...extra]);
+    const aOff = this.#place(src, aScratch!);
+    this.#exports.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff!, asOff!, amOff!);
     return [aqOff!, asOff!, amOff!, ...rest];
   }
 
@@ -269,7 +342,9 @@ export class WasmKernels {
     const [kOff, vOff, qOff, oOff, scOff] = this.#scratchLayout([Hkv * T * D * 4, Hkv * T * D * 4, S * H * D * 4, S * H * D * 4, H * T * 4]);
     this.mem.setF32(kOff!, k);
     this.mem.setF32(vOff!, v);
-    return this.#attention(q, kOff!, vOff!, T, dims, qOff!, oOff!, scOff!);
+    this.mem.setF32(qOff!, q);
+    this.#attention(kOff!, vOff!, T, dims, qOff!, oOff!, scOff!);
+    return this.mem.sliceF32(oOff!, S * H * D);
   }
 
   /**
@@ -281,12 +356,77 @@ export class WasmKernels {
     if (capacity < T) throw new TinyLlamaError('E_SHAPE', `attention: KV capacity ${capacity} < ${T} positions`);
     // scratch: q [S, H, D] | out [S, H, D] | scores [H, capacity]
     const [qOff, oOff, scOff] = this.#scratchLayout([S * H * D * 4, S * H * D * 4, H * capacity * 4]);
-    return this.#attention(q, kOff, vOff, capacity, dims, qOff!, oOff!, scOff!);
+    this.mem.setF32(qOff!, q);
+    this.#attention(kOff, vOff, capacity, dims, qOff!, oOff!, scOff!);
+    return this.mem.sliceF32(oOff!, S * H * D);
   }
 
-  #attention(q: Float32Array, kOff: number, vOff: number, capacity: number, dims: AttentionDims, qOff: number, oOff: number, scOff: number): Float32Array {
+  /**
+   * One GroupQueryAttention step on a resident KV cache, every byte staying in the kernels' memory: the
+   * new queries, keys and values (views into this memory or JS arrays) are split out, rotated at
+   * positions `pastLen ..` when `rotary` is given, the keys and values written to rows `pastLen .. T-1`
+   * of the caches `[Hkv, capacity, D]` (tensors from {@link allocTensor}), and the attention's output
+   * `[S, H, D]` is returned as a resident tensor of `outDims` (free it with {@link freeTensor}).
+   * @param qkv the new positions: `packed` `[S, (H + 2 Hkv) * D]`, or `q` `[S, H * D]` with `k`, `v` `[S, Hkv * D]`
+   * @param rotary cos / sin tables `[maxPos, half]` as resident tensors (see {@link uploadTensor}), or undefined
+   */
+  groupQueryAttention(
+    qkv: { readonly packed: Float32Array } | { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array },
+    kCache: HostTensor,
+    vCache: HostTensor,
+    capacity: number,
+    dims: AttentionDims,
+    rotary: { readonly cos: HostTensor; readonly sin: HostTensor; readonly half: number } | undefined,
+    outDims: readonly number[],
+  ): HostTensor {
+    const { S, T, H, Hkv, D, pastLen } = dims;
+    const kOff = this.tensorOffset(kCache);
+    const vOff = this.tensorOffset(vCache);
+    if (kOff === undefined || vOff === undefined) throw new TinyLlamaError('E_ARGUMENT', 'groupQueryAttention: the KV cache must be resident tensors (allocTensor)');
+    if (capacity < T || pastLen + S !== T) throw new TinyLlamaError('E_SHAPE', `groupQueryAttention: ${S} new positions after ${pastLen} do not fit T=${T} in capacity ${capacity}`);
+    const cosOff = rotary ? this.tensorOffset(rotary.cos) : 0;
+    const sinOff = rotary ? this.tensorOffset(rotary.sin) : 0;
+    if (cosOff === undefined || sinOff === undefined) throw new TinyLlamaError('E_ARGUMENT', 'groupQueryAttention: the rotary tables must be resident tensors (uploadTensor)');
+    if (rotary && (numel(rotary.cos.dims) < T * rotary.half || 2 * rotary.half > D)) throw new TinyLlamaError('E_SHAPE', `groupQueryAttention: rotary tables ${shapeToString(rotary.cos.dims)} do not cover ${T} positions of half width ${rotary.half}`);
+    const qw = H * D;
+    const kw = Hkv * D;
+    // inputs resolved before any allocation (a view may go stale when the memory grows)
+    let q: Source;
+    let k: Source;
+    let v: Source;
+    let kOffset = 0;
+    let vOffset = 0;
+    let qStride: number;
+    let kvStride: number;
+    if ('packed' in qkv) {
+      q = k = v = this.#source(qkv.packed, S * (qw + 2 * kw), 'groupQueryAttention');
+      kOffset = qw * 4;
+      vOffset = (qw + kw) * 4;
+      qStride = kvStride = qw + 2 * kw;
+    } else {
+      q = this.#source(qkv.q, S * qw, 'groupQueryAttention');
+      k = this.#source(qkv.k, S * kw, 'groupQueryAttention');
+      v = this.#source(qkv.v, S * kw, 'groupQueryAttention');
+      qStride = qw;
+      kvStride = kw;
+    }
+    return this.#intoResident(outDims, S * qw, (oOff) => {
+      // scratch: JS inputs (q | k | v, each only when not resident) | rotated q [S, H, D] | scores [H, capacity]
+      const size = (s: Source) => (s.off === undefined ? s.arr!.length * 4 : 0);
+      const packed = q === k;
+      const [qIn, kIn, vIn, qOff, scOff] = this.#scratchLayout([size(q), packed ? 0 : size(k), packed ? 0 : size(v), S * qw * 4, H * capacity * 4]);
+      const qAt = this.#place(q, qIn!);
+      const kAt = packed ? qAt + kOffset : this.#place(k, kIn!);
+      const vAt = packed ? qAt + vOffset : this.#place(v, vIn!);
+      this.#exports.gqa_prepare(qAt, kAt, vAt, qStride, kvStride, S, H, Hkv, D, cosOff, sinOff, rotary?.half ?? 0, pastLen, qOff!, kOff, vOff, capacity);
+      this.#attention(kOff, vOff, capacity, dims, qOff!, oOff, scOff!);
+      return [oOff];
+    });
+  }
+
+  /** attention_heads on offsets: q `[S, H, D]` at qOff, the result at oOff. */
+  #attention(kOff: number, vOff: number, capacity: number, dims: AttentionDims, qOff: number, oOff: number, scOff: number): void {
     const { S, T, H, Hkv, D, pastLen, scale } = dims;
-    this.mem.setF32(qOff, q);
     const ex = this.#exports;
     const pool = this.#pool;
     const counter = this.#counter;
@@ -300,7 +440,6 @@ export class WasmKernels {
         ex.attention_heads(qOff, kOff, vOff, oOff, scOff, S, T, pastLen, H, Hkv, D, scale, capacity, counter),
       );
     }
-    return this.mem.sliceF32(oOff, S * H * D);
   }
 
   /**
@@ -309,33 +448,101 @@ export class WasmKernels {
    * have grown since). Free with {@link freeTensor}.
    */
   allocTensor(dims: readonly number[]): HostTensor {
+    const t = this.#resident(dims, numel(dims));
+    const off = this.tensorOffset(t)!;
+    this.mem.u8.fill(0, off, off + numel(dims) * 4);
+    return t;
+  }
+
+  /** A resident copy of float32 `values` (constants kernels read in place, e.g. rotary tables). Free with {@link freeTensor}. */
+  uploadTensor(values: Float32Array, dims: readonly number[]): HostTensor {
+    if (values.length !== numel(dims)) throw new TinyLlamaError('E_SHAPE', `uploadTensor: ${values.length} values for shape ${shapeToString(dims)}`);
+    const t = this.#resident(dims, values.length);
+    this.mem.setF32(this.tensorOffset(t)!, values);
+    return t;
+  }
+
+  /**
+   * A resident tensor of `dims` over the same bytes as the resident tensor `t`, from its float
+   * `elementOffset` on (a Reshape, or a slice): it keeps `t`'s memory alive until both are freed.
+   */
+  viewTensor(t: HostTensor, dims: readonly number[], elementOffset = 0): HostTensor {
+    const src = this.#tensors.get(t);
+    if (!src) throw new TinyLlamaError('E_ARGUMENT', 'viewTensor: the tensor is not resident in the kernels\' memory');
     const n = numel(dims);
-    if (!Number.isInteger(n) || n < 0) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)}`);
+    if (!Number.isInteger(elementOffset) || elementOffset < 0 || elementOffset + n > numel(t.dims)) {
+      throw new TinyLlamaError('E_SHAPE', `viewTensor: ${shapeToString(dims)} at element ${elementOffset} does not fit in ${shapeToString(t.dims)}`);
+    }
+    return this.#register(src.off + elementOffset * 4, src.base, dims, n);
+  }
+
+  /** Frees a resident tensor (its memory goes when no view of it is left). Idempotent; other tensors are ignored. */
+  freeTensor(t: HostTensor): void {
+    const e = this.#tensors.get(t);
+    if (!e) return;
+    this.#tensors.delete(t);
+    const refs = (this.#refs.get(e.base) ?? 1) - 1;
+    if (refs > 0) {
+      this.#refs.set(e.base, refs);
+      return;
+    }
+    this.#refs.delete(e.base);
+    this.mem.free(e.base);
+  }
+
+  /** Byte offset of a resident tensor's data, or undefined for other tensors. */
+  tensorOffset(t: HostTensor): number | undefined {
+    return this.#tensors.get(t)?.off;
+  }
+
+  /** Allocates a resident float32 tensor of `dims` holding `n` values (uninitialised). */
+  #resident(dims: readonly number[], n: number): HostTensor {
+    if (!Number.isInteger(n) || n < 0 || n !== numel(dims)) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)} for ${n} values`);
+    const off = this.mem.alloc(n * 4, `tensor ${shapeToString(dims)}`);
+    return this.#register(off, off, dims, n);
+  }
+
+  #register(off: number, base: number, dims: readonly number[], n: number): HostTensor {
     const mem = this.mem;
-    const off = mem.alloc(n * 4, `tensor ${shapeToString(dims)}`);
-    mem.u8.fill(0, off, off + n * 4);
+    const at = off >> 2;
     const t: HostTensor = {
       dtype: 'float32',
       dims: [...dims],
       get data() {
-        return mem.f32.subarray(off >> 2, (off >> 2) + n);
+        return mem.f32.subarray(at, at + n);
       },
     };
-    this.#tensors.set(t, off);
+    this.#tensors.set(t, { off, base });
+    this.#refs.set(base, (this.#refs.get(base) ?? 0) + 1);
     return t;
   }
 
-  /** Frees a tensor from {@link allocTensor}. Idempotent; other tensors are ignored. */
-  freeTensor(t: HostTensor): void {
-    const off = this.#tensors.get(t);
-    if (off === undefined) return;
-    this.#tensors.delete(t);
-    this.mem.free(off);
+  /** Allocates a resident tensor and runs `fill` with its offset; frees it if `fill` throws. */
+  #intoResident(dims: readonly number[], n: number, fill: (off: number) => unknown): HostTensor {
+    const t = this.#resident(dims, n);
+    try {
+      fill(this.tensorOffset(t)!);
+    } catch (e) {
+      this.freeTensor(t);
+      throw e;
+    }
+    return t;
   }
 
-  /** Byte offset of a tensor from {@link allocTensor}, or undefined for other tensors. */
-  tensorOffset(t: HostTensor): number | undefined {
-    return this.#tensors.get(t);
+  /**
+   * Resolves a float32 input of `n` values before anything is allocated: a view into this memory is
+   * read in place (its offset), a JS array is copied in later by {@link #place}.
+   */
+  #source(a: Float32Array, n: number, what: string): Source {
+    if (a.length !== n) throw new TinyLlamaError('E_SHAPE', `${what}: input has ${a.length} values, expected ${n}`);
+    return this.mem.owns(a) ? { off: a.byteOffset } : { arr: a };
+  }
+
+  /** The offset a resolved input is read from: its own, or `scratchOff` after copying a JS array there. */
+  #place(src: Source, scratchOff: number): number {
+    if (src.off !== undefined) return src.off;
+    this.mem.setF32(scratchOff, src.arr!);
+    return scratchOff;
   }
 
   /**
@@ -343,13 +550,29 @@ export class WasmKernels {
    * @returns a fresh array of `gate.length` values
    */
   siluMul(gate: Float32Array, up: Float32Array): Float32Array {
+    const [g, u] = this.#siluSources(gate, up);
+    const [o] = this.#silu(g, u, gate.length, undefined);
+    return this.mem.sliceF32(o!, gate.length);
+  }
+
+  /** {@link siluMul} into a resident tensor of `dims`; free it with {@link freeTensor}. */
+  siluMulTensor(gate: Float32Array, up: Float32Array, dims: readonly number[]): HostTensor {
+    const [g, u] = this.#siluSources(gate, up);
+    return this.#intoResident(dims, gate.length, (o) => this.#silu(g, u, gate.length, o));
+  }
+
+  #siluSources(gate: Float32Array, up: Float32Array): [Source, Source] {
     const n = gate.length;
     if (up.length !== n) throw new TinyLlamaError('E_SHAPE', `siluMul: gate has ${n} values, up ${up.length}`);
-    const [g, u, o] = this.#scratchLayout([n * 4, n * 4, n * 4]);
-    this.mem.setF32(g!, gate);
-    this.mem.setF32(u!, up);
-    this.#exports.silu_mul(g!, u!, o!, n);
-    return this.mem.sliceF32(o!, n);
+    return [this.#source(gate, n, 'siluMul'), this.#source(up, n, 'siluMul')];
+  }
+
+  #silu(g: Source, u: Source, n: number, out: number | undefined): number[] {
+    const size = (s: Source) => (s.off === undefined ? n * 4 : 0);
+    const [gIn, uIn, oScratch] = this.#scratchLayout([size(g), size(u), out === undefined ? n * 4 : 0]);
+    const o = out ?? oScratch!;
+    this.#exports.silu_mul(this.#place(g, gIn!), this.#place(u, uIn!), o, n);
+    return [o];
   }
 
   /**
@@ -362,17 +585,43 @@ export class WasmKernels {
    * @returns fresh arrays: `sum` and `y` `[rows, len]`, `inv` `[rows]`
    */
   addRmsNorm(a: Float32Array, b: Float32Array, w: Float32Array, eps: number): { sum: Float32Array; y: Float32Array; inv: Float32Array } {
+    const src = this.#normSources(a, b, w);
+    const n = a.length;
+    const rows = n / w.length;
+    const [sOff, yOff, iOff] = this.#addNorm(src, rows, w.length, eps, undefined);
+    return { sum: this.mem.sliceF32(sOff!, n), y: this.mem.sliceF32(yOff!, n), inv: this.mem.sliceF32(iOff!, rows) };
+  }
+
+  /** {@link addRmsNorm} into two resident tensors of `dims`, `[sum, y]` (the row scales are not kept); free them with {@link freeTensor}. */
+  addRmsNormTensors(a: Float32Array, b: Float32Array, w: Float32Array, eps: number, dims: readonly number[]): [HostTensor, HostTensor] {
+    const src = this.#normSources(a, b, w);
+    const n = a.length;
+    const sum = this.#resident(dims, n);
+    try {
+      const y = this.#intoResident(dims, n, (yOff) => this.#addNorm(src, n / w.length, w.length, eps, [this.tensorOffset(sum)!, yOff]));
+      return [sum, y];
+    } catch (e) {
+      this.freeTensor(sum);
+      throw e;
+    }
+  }
+
+  #normSources(a: Float32Array, b: Float32Array, w: Float32Array): [Source, Source, Source] {
     const len = w.length;
     const n = a.length;
     if (b.length !== n || len === 0 || n % len !== 0) throw new TinyLlamaError('E_SHAPE', `addRmsNorm: a has ${n} values, b ${b.length}, w ${len}`);
-    const rows = n / len;
-    // scratch: a, b [rows, len] | w [len] | sum, y [rows, len] | inv [rows]
-    const [aOff, bOff, wOff, sOff, yOff, iOff] = this.#scratchLayout([n * 4, n * 4, len * 4, n * 4, n * 4, rows * 4]);
-    this.mem.setF32(aOff!, a);
-    this.mem.setF32(bOff!, b);
-    this.mem.setF32(wOff!, w);
-    this.#exports.add_rmsnorm(aOff!, bOff!, wOff!, rows, len, eps, sOff!, yOff!, iOff!);
-    return { sum: this.mem.sliceF32(sOff!, n), y: this.mem.sliceF32(yOff!, n), inv: this.mem.sliceF32(iOff!, rows) };
+    return [this.#source(a, n, 'addRmsNorm'), this.#source(b, n, 'addRmsNorm'), this.#source(w, len, 'addRmsNorm')];
+  }
+
+  /** add_rmsnorm on resolved inputs; sum and y go to `out` or to scratch. Returns [sum, y, inv] offsets. */
+  #addNorm([a, b, w]: [Source, Source, Source], rows: number, len: number, eps: number, out: [number, number] | undefined): number[] {
+    const n = rows * len;
+    const size = (s: Source, count: number) => (s.off === undefined ? count * 4 : 0);
+    // scratch: JS inputs a, b [rows, len] | w [len] | sum, y [rows, len] (no resident outputs) | inv [rows]
+    const [aIn, bIn, wIn, sScratch, yScratch, iOff] = this.#scratchLayout([size(a, n), size(b, n), size(w, len), out ? 0 : n * 4, out ? 0 : n * 4, rows * 4]);
+    const [sOff, yOff] = out ?? [sScratch!, yScratch!];
+    this.#exports.add_rmsnorm(this.#place(a, aIn!), this.#place(b, bIn!), this.#place(w, wIn!), rows, len, eps, sOff, yOff, iOff!);
+    return [sOff, yOff, iOff!];
   }
 
   /**

@@ -58,6 +58,11 @@ export class LinearMemory {
     return this.#buffers.has(view.buffer) && view.buffer.byteLength > 0;
   }
 
+  /** True for a shared memory (threads): views made before it grows stay valid; a local memory's do not. */
+  get shared(): boolean {
+    return typeof SharedArrayBuffer !== 'undefined' && this.memory.buffer instanceof SharedArrayBuffer;
+  }
+
   /** Bytes currently allocated. */
   get usedBytes(): number {
     return this.#used;

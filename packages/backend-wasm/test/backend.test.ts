@@ -26,6 +26,7 @@ import {
 } from '@tinyllama/core';
 import { buildModelDir, readConfigJson } from '@tinyllama/core/node';
 import { decodeModel, GraphBuilder } from '@tinyllama/onnx';
+import { matMulNBitsAttributes, matMulNBitsTensors, quantizeMatMulNBits } from '@tinyllama/quantize';
 import { createOrtNodeBackend } from '@tinyllama/backend-ort/node';
 import { createWasmKernelsBackend, type WasmKernelsSession } from '../src/index.js';
 import { gqaAttention, llama2Architecture } from '@tinyllama/arch-llama2';
@@ -214,6 +215,13 @@ describe('shared KV cache', () => {
       expect(inWasm).toEqual(concat);
       expect(inJs).toEqual(concat);
       expect(onOrt).toEqual(concat);
+      // activations live in the kernels' memory during a run and are all freed after it
+      const warm = new DecoderRunner(ours, config, { kvCache: 'shared', allocator, initialCapacity: 32 });
+      await warm.forward(prompt);
+      const before = k.mem.usedBytes;
+      for (let i = 0; i < 5; i++) await warm.forward([7 + i]);
+      expect(k.mem.usedBytes).toBe(before);
+      warm.release();
       // a released runner gives its buffers back
       const r = new DecoderRunner(ours, config, { kvCache: 'shared', allocator, initialCapacity: 64 });
       expect(k.mem.usedBytes).toBeGreaterThan(used);
@@ -240,6 +248,85 @@ describe('loading and errors', () => {
       await s1.release();
       await s2.release();
     }
+  });
+
+  it('results in the kernels\' memory pass through Reshape and Identity (resident views), leave as graph outputs, and nothing leaks', async () => {
+    const M = 2, K = 64, N = 32, N2 = 16;
+    const w1 = quantizeMatMulNBits(Float32Array.from({ length: N * K }, (_, i) => Math.sin(i * 0.37)), N, K, { bits: 4, blockSize: 32, symmetric: true });
+    const w2 = quantizeMatMulNBits(Float32Array.from({ length: N2 * N }, (_, i) => Math.cos(i * 0.21)), N2, N, { bits: 4, blockSize: 32, symmetric: true });
+    const g = new GraphBuilder({ opset: 17 });
+    g.useOpset('com.microsoft', 1);
+    const x = g.input('x', 'float32', [M, K]);
+    const matmul = (a: string, w: typeof w1, name: string, out?: string) => {
+      const t = matMulNBitsTensors(w);
+      return g.node('MatMulNBits', [a, g.initializer(`${name}.B`, t.B), g.initializer(`${name}.scales`, t.scales)], {
+        domain: 'com.microsoft',
+        name,
+        attrs: matMulNBitsAttributes(w, 4),
+        outputs: [out ?? g.fresh(name)],
+      })[0]!;
+    };
+    const y1 = matmul(x, w1, 'mm1', g.output('y1', 'float32', [M, N])); // a graph output also read below
+    const r = g.node('Reshape', [y1, g.int64([4, N / 2])], { outputs: [g.output('r', 'float32', [4, N / 2])] })[0]!;
+    const id = g.op('Identity', [r]);
+    const back = g.op('Reshape', [id, g.int64([M, N])]);
+    matmul(back, w2, 'mm2', g.output('y2', 'float32', [M, N2]));
+    const s = (await wasm.createSession({ kind: 'bytes', bytes: await g.build().toBytes() })) as WasmKernelsSession;
+    const k = wasm.kernels()!;
+    try {
+      const xs = Float32Array.from({ length: M * K }, (_, i) => Math.cos(i));
+      await s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }); // scratch reaches its size
+      const used = k.mem.usedBytes;
+      const out = await s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } });
+      expect(k.mem.usedBytes).toBe(used);
+      for (const name of ['y1', 'r', 'y2']) expect(k.mem.owns(out[name]!.data), name).toBe(false); // copied out
+      const u1 = k.uploadNBits({ K, N, bits: 4, blockSize: 32, q: w1.B, scales: w1.scales }, 'u1');
+      const u2 = k.uploadNBits({ K: N, N: N2, bits: 4, blockSize: 32, q: w2.B, scales: w2.scales }, 'u2');
+      try {
+        const want1 = k.matmulNBits(xs, M, u1);
+        expect(out.y1!.data).toEqual(want1);
+        expect(out.r!.dims).toEqual([4, N / 2]);
+        expect(out.r!.data).toEqual(want1);
+        expect(out.y2!.data).toEqual(k.matmulNBits(want1, M, u2));
+      } finally {
+        k.releaseNBits(u1);
+        k.releaseNBits(u2);
+      }
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('external data staged in the kernels\' memory and transferred: weights stay in the file, same logits, freed with the session', async () => {
+    const file = await modelFile('gqa-f32-safetensors', 'int4');
+    const config = await configOf('gqa-f32-safetensors');
+    const bytes = new Uint8Array(await readFile(file));
+    const data = new Uint8Array(await readFile(`${file}.data`));
+    const k = wasm.kernels()!;
+    const base = k.mem.usedBytes;
+    const copied = await wasm.createSession({ kind: 'bytes', bytes, externalData: [{ path: './model.onnx.data', data }] });
+    const copiedBytes = k.mem.usedBytes - base;
+    const want = await new DecoderRunner(copied, config).forward([1, 5, 17, 99, 200], true);
+    await copied.release();
+    const before = k.mem.usedBytes;
+    const staged = k.stage(data.byteLength);
+    staged.set(data);
+    const s = (await wasm.createSession({ kind: 'bytes', bytes, externalData: [{ path: './model.onnx.data', data: staged, transfer: true }] })) as WasmKernelsSession;
+    try {
+      // the file is the weights' storage: beyond it only what is not kept there (scales that are not
+      // 4-byte aligned in the file)
+      expect(copiedBytes).toBeGreaterThanOrEqual(s.stats.wasmWeightBytes);
+      expect(k.mem.usedBytes - before - data.byteLength).toBeLessThan(s.stats.wasmWeightBytes / 4);
+      expect(await new DecoderRunner(s, config).forward([1, 5, 17, 99, 200], true)).toEqual(want);
+    } finally {
+      await s.release();
+    }
+    expect(k.mem.usedBytes).toBeLessThanOrEqual(before + 64 * 1024);
+    // a failed load frees a transferred file too
+    const bad = k.stage(16);
+    const e = await wasm.createSession({ kind: 'bytes', bytes, externalData: [{ path: './model.onnx.data', data: bad, transfer: true }] }).catch((err: unknown) => err);
+    expect(isTinyLlamaError(e, 'E_CORRUPT')).toBe(true);
+    expect(k.mem.usedBytes).toBeLessThanOrEqual(before + 64 * 1024);
   });
 
   it('an unsupported operator gives E_UNSUPPORTED naming it', async () => {

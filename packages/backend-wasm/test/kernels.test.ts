@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KERNELS_SOURCE_HASH } from '../src/generated/kernels-wasm.js';
 import { WasmKernels } from '../src/kernels.js';
 import { REFERENCE_KERNELS } from '../src/ops/index.js';
+import { rotate, splitPackedQkv } from '../src/ops/attention.js';
 
 const CSRC = join(dirname(fileURLToPath(import.meta.url)), '../csrc');
 
@@ -96,6 +97,33 @@ describe('wasm kernels', () => {
     expect(kernels.matmulNBits(a, 2, inPlace)).toEqual(kernels.matmulNBits(a, 2, fromJs));
     kernels.releaseNBits(fromJs);
     kernels.releaseNBits(inPlace);
+  });
+
+  it('keeps staged weights where they are (inPlace): tiles re-laid out in the file, no allocation, same results', () => {
+    const r = rng(9);
+    for (const [bits, B, N] of [[4, 32, 37], [4, 128, 8], [8, 32, 12], [4, 16, 6]] as const) {
+      const K = 256, kb = K / B, blob = (B * bits) / 8;
+      const q = Uint8Array.from({ length: N * kb * blob }, () => Math.floor(r() * 256));
+      const sc = Float32Array.from({ length: N * kb }, () => r() * 0.1);
+      const a = Float32Array.from({ length: 3 * K }, () => r() * 2 - 1);
+      const fromJs = kernels.uploadNBits({ K, N, bits, blockSize: B, q, scales: sc }, 'js');
+      const staged = kernels.stage(q.byteLength + sc.byteLength);
+      staged.set(q);
+      staged.set(new Uint8Array(sc.buffer), q.byteLength);
+      const used = kernels.mem.usedBytes;
+      const kept = kernels.uploadNBits(
+        { K, N, bits, blockSize: B, q: staged.subarray(0, q.byteLength), scales: new Float32Array(staged.buffer, staged.byteOffset + q.byteLength, sc.length) },
+        'kept',
+        { inPlace: true },
+      );
+      expect(kept.allocations).toEqual([]);
+      expect(kept.q).toBe(staged.byteOffset);
+      expect(kernels.mem.usedBytes - used).toBeLessThanOrEqual(64 * 1024); // scratch only
+      expect(kernels.matmulNBits(a, 3, kept), `bits ${bits} block ${B}`).toEqual(kernels.matmulNBits(a, 3, fromJs));
+      kernels.releaseNBits(kept); // frees nothing of the file
+      kernels.releaseStaging(staged);
+      kernels.releaseNBits(fromJs);
+    }
   });
 
   it.each(cases)('MatMulNBits M=%i K=%i N=%i block=%i bits=%i zp=%s matches a float reference', (M, K, N, B, bits, withZp) => {
@@ -254,6 +282,111 @@ describe('wasm kernels', () => {
       expect(inv).toEqual(rinv!.data);
     }
     expect(() => kernels.addRmsNorm(new Float32Array(6), new Float32Array(4), new Float32Array(3), 1e-5)).toThrow(/a has 6 values, b 4/);
+  });
+
+  it('resident results equal the copied ones, chain kernel to kernel in place, and free their memory', () => {
+    const r = rng(11);
+    const K = 128, N = 96, B = 32, M = 3, kb = K / B;
+    const weight = (name: string) =>
+      kernels.uploadNBits({ K, N, bits: 4, blockSize: B, q: new Uint8Array(N * kb * 16).map(() => Math.floor(r() * 256)), scales: new Float32Array(N * kb).map(() => 0.01 + r() * 0.05) }, name);
+    const [g, u] = [weight('gate'), weight('up')];
+    const down = kernels.uploadNBits({ K: N, N: K, bits: 4, blockSize: B, q: new Uint8Array(K * (N / B) * 16).map(() => Math.floor(r() * 256)), scales: new Float32Array(K * (N / B)).map(() => 0.01 + r() * 0.05) }, 'down');
+    const used = kernels.mem.usedBytes;
+    try {
+      const a = new Float32Array(M * K).map(() => r() * 2 - 1);
+      const b = new Float32Array(M * K).map(() => r() * 2 - 1);
+      const w = new Float32Array(K).map(() => r() + 0.5);
+      const [sum, y] = kernels.addRmsNormTensors(a, b, w, 1e-5, [1, M, K]);
+      const want = kernels.addRmsNorm(a, b, w, 1e-5);
+      expect(sum.dims).toEqual([1, M, K]);
+      expect(kernels.tensorOffset(y)).toBeDefined();
+      expect(sum.data).toEqual(want.sum);
+      expect(y.data).toEqual(want.y);
+      // the next kernels read y where it is: same results as from a JS copy of it
+      const h = kernels.matmulSwiGluTensor(y.data as Float32Array, M, g, u, [1, M, N]);
+      expect(h.data).toEqual(kernels.matmulSwiGlu(want.y, M, g, u));
+      const o = kernels.matmulNBitsTensor(h.data as Float32Array, M, down, [1, M, K]);
+      expect(o.data).toEqual(kernels.matmulNBits((h.data as Float32Array).slice(), M, down));
+      const s2 = kernels.siluMulTensor(sum.data as Float32Array, o.data as Float32Array, [M, K]);
+      expect(s2.data).toEqual(kernels.siluMul(want.sum, (o.data as Float32Array).slice()));
+      // a view keeps its source's memory until both are freed
+      const view = kernels.viewTensor(o, [M * K]);
+      const tail = kernels.viewTensor(o, [K], (M - 1) * K);
+      expect(tail.data).toEqual((o.data as Float32Array).subarray((M - 1) * K));
+      expect(() => kernels.viewTensor(o, [K], M * K - 1)).toThrow(/does not fit/);
+      for (const t of [sum, y, h, s2, o]) kernels.freeTensor(t);
+      expect(view.data).toEqual(kernels.matmulNBits((h.data as Float32Array).slice(), M, down));
+      kernels.freeTensor(view);
+      kernels.freeTensor(tail);
+      kernels.freeTensor(tail); // idempotent
+      expect(kernels.mem.usedBytes).toBeLessThanOrEqual(used + 256 * 1024); // only scratch may have grown
+    } finally {
+      for (const x of [g, u, down]) kernels.releaseNBits(x);
+    }
+  });
+
+  it('GroupQueryAttention in C (split, rotary, cache rows, attention) is bit-identical to the TypeScript split and rotate', () => {
+    const r = rng(13);
+    const H = 8, Hkv = 2, D = 32, cap = 64, half = 16;
+    const cos = new Float32Array(cap * half).map(() => r() * 2 - 1);
+    const sin = new Float32Array(cap * half).map(() => r() * 2 - 1);
+    const cosT = kernels.uploadTensor(cos, [cap, half]);
+    const sinT = kernels.uploadTensor(sin, [cap, half]);
+    for (const packed of [true, false]) {
+      for (const withRotary of [true, false]) {
+        const kC = kernels.allocTensor([1, Hkv, cap, D]);
+        const vC = kernels.allocTensor([1, Hkv, cap, D]);
+        const kJ = new Float32Array(Hkv * cap * D);
+        const vJ = new Float32Array(Hkv * cap * D);
+        let P = 0;
+        for (const S of [5, 1, 3]) {
+          const T = P + S;
+          const width = (H + 2 * Hkv) * D;
+          const x = new Float32Array(S * width).map(() => r() * 2 - 1);
+          const dims = { S, T, H, Hkv, D, pastLen: P, scale: 0.2 };
+          // TypeScript: split, rotate, write the cache rows, attention from JS copies
+          const { q, k, v } = splitPackedQkv(x, S, H, Hkv, D);
+          if (withRotary) {
+            for (let s = 0; s < S; s++) {
+              rotate(q, s * H * D, H, D, half, cos, sin, P + s);
+              rotate(k, s * Hkv * D, Hkv, D, half, cos, sin, P + s);
+            }
+          }
+          for (let h = 0; h < Hkv; h++) {
+            for (let s = 0; s < S; s++) {
+              kJ.set(k.subarray((s * Hkv + h) * D, (s * Hkv + h + 1) * D), (h * cap + P + s) * D);
+              vJ.set(v.subarray((s * Hkv + h) * D, (s * Hkv + h + 1) * D), (h * cap + P + s) * D);
+            }
+          }
+          const rows = (c: Float32Array) => {
+            const o = new Float32Array(Hkv * T * D);
+            for (let h = 0; h < Hkv; h++) o.set(c.subarray(h * cap * D, (h * cap + T) * D), h * T * D);
+            return o;
+          };
+          const want = kernels.attention(q, rows(kJ), rows(vJ), dims);
+          // C, with the inputs in the kernels' memory (packed) or as JS arrays (separate)
+          const split = splitPackedQkv(x, S, H, Hkv, D);
+          const src = packed ? kernels.uploadTensor(x, [1, S, width]) : undefined;
+          const qkv = src ? { packed: src.data as Float32Array } : split;
+          const out = kernels.groupQueryAttention(qkv, kC, vC, cap, dims, withRotary ? { cos: cosT, sin: sinT, half } : undefined, [1, S, H * D]);
+          expect(out.data).toEqual(want);
+          expect(kC.data).toEqual(kJ);
+          expect(vC.data).toEqual(vJ);
+          kernels.freeTensor(out);
+          if (src) kernels.freeTensor(src);
+          P = T;
+        }
+        kernels.freeTensor(kC);
+        kernels.freeTensor(vC);
+      }
+    }
+    const kC = kernels.allocTensor([1, Hkv, 4, D]);
+    expect(() => kernels.groupQueryAttention({ packed: new Float32Array(5 * (H + 2 * Hkv) * D) }, kC, kC, 4, { S: 5, T: 5, H, Hkv, D, pastLen: 0, scale: 1 }, undefined, [1, 5, H * D])).toThrow(/capacity 4/);
+    expect(() => kernels.groupQueryAttention({ packed: new Float32Array(3) }, kC, kC, 4, { S: 1, T: 1, H, Hkv, D, pastLen: 0, scale: 1 }, undefined, [1, 1, H * D])).toThrow(/input has 3 values/);
+    expect(() => kernels.groupQueryAttention({ packed: new Float32Array((H + 2 * Hkv) * D) }, kC, { dtype: 'float32', dims: [1, Hkv, 4, D], data: new Float32Array(Hkv * 4 * D) }, 4, { S: 1, T: 1, H, Hkv, D, pastLen: 0, scale: 1 }, undefined, [1, 1, H * D])).toThrow(/resident/);
+    kernels.freeTensor(kC);
+    kernels.freeTensor(cosT);
+    kernels.freeTensor(sinT);
   });
 
   it('rejects unsupported weights with clear errors', () => {

@@ -10,8 +10,22 @@ export type ModelSource =
   | {
       readonly kind: 'bytes';
       readonly bytes: Uint8Array;
-      readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
+      readonly externalData?: readonly ExternalDataFile[];
     };
+
+/** An external data file given with in-memory model bytes. */
+export interface ExternalDataFile {
+  /** Path relative to the model, as the graph's `location` names it. */
+  readonly path: string;
+  readonly data: Uint8Array;
+  /**
+   * The bytes were allocated by this backend (e.g. `WasmKernels.stage`) and pass to the session, which
+   * may keep its weights where they are instead of copying them, and frees them when it is released
+   * (or when `createSession` fails). The caller must not use or release them afterwards. Backends that
+   * did not allocate them copy what they need as usual; set it only for bytes from the backend itself.
+   */
+  readonly transfer?: boolean;
+}
 
 /** Options common to backends; each backend maps what it supports. */
 export interface SessionOptions {

@@ -58,16 +58,19 @@ export async function openWebBundle(baseUrl: string, manifest: BundleManifest, b
     const staging = options.staging;
     const model = await files.read(g.files[0]!);
     const data: Uint8Array[] = [];
+    let handedOver = false;
     try {
       // external data: staged in the backend's memory when it offers that, else JS buffers
       for (const f of g.files.slice(1)) data.push(staging ? await files.readStaged(f, staging) : await files.read(f));
+      // staged files pass to the session, which keeps its weights where they are and frees the files
+      // with itself (or when it cannot be created)
+      handedOver = true;
       return await backend.createSession(
-        { kind: 'bytes', bytes: model, externalData: g.files.slice(1).map((path, i) => ({ path, data: data[i]! })) },
+        { kind: 'bytes', bytes: model, externalData: g.files.slice(1).map((path, i) => ({ path, data: data[i]!, transfer: staging !== undefined })) },
         { spinWait: false },
       );
     } finally {
-      // the session copied what it keeps
-      if (staging) for (const d of data) staging.release(d);
+      if (staging && !handedOver) for (const d of data) staging.release(d);
     }
   };
   // GroupQueryAttention chunks on a backend with its own tensor memory (our kernels): the KV cache lives

@@ -29,7 +29,8 @@ export interface FileProgress {
 /**
  * Where large files can be written instead of fresh JS buffers: the wasm-kernels backend stages them
  * straight in its memory (`WasmKernels.stage`), so a 45 MB layer chunk is not also held by the JS heap
- * until the next garbage collection.
+ * until the next garbage collection. The bundle loader then hands each staged file to the session
+ * (`ExternalDataFile.transfer`), which keeps the weights where they landed and frees the file itself.
  */
 export interface ByteStaging {
   /** A writable view of `size` bytes. */
