@@ -173,7 +173,8 @@ export class GraphExecutor {
       let r = uploads.get(t);
       if (!r) {
         if (t.dtype !== 'float32') throw new TinyLlamaError('E_DTYPE', `constant ${shapeToString(t.dims)} for the kernels must be float32, got ${t.dtype}`);
-        r = kernels.uploadTensor(t.data as Float32Array, t.dims);
+        // a constant kept in a file the executor owns is used where it is, else copied in
+        r = kept(t.data) ? kernels.wrapTensor(t.data as Float32Array, t.dims) : kernels.uploadTensor(t.data as Float32Array, t.dims);
         uploads.set(t, r);
       }
       return r;

@@ -47,6 +47,9 @@ export interface WasmKernelsOptions {
   readonly relaxedSimd?: boolean;
 }
 
+/** The allocation of tensors over memory the kernels do not own ({@link WasmKernels.wrapTensor}). */
+const UNOWNED = -1;
+
 /** A float32 kernel input resolved before allocation: a byte offset in the kernels' memory, or a JS array to copy in. */
 interface Source {
   readonly off?: number;
@@ -463,6 +466,17 @@ export class WasmKernels {
   }
 
   /**
+   * A resident tensor over float32 values already in this memory that the caller keeps alive for as
+   * long as the tensor is used (e.g. a constant in a staged file): no copy; {@link freeTensor} only
+   * forgets it.
+   */
+  wrapTensor(values: Float32Array, dims: readonly number[]): HostTensor {
+    if (!this.mem.owns(values) || values.byteOffset % 4 !== 0) throw new TinyLlamaError('E_ARGUMENT', 'wrapTensor: the values are not in the kernels\' memory');
+    if (values.length !== numel(dims)) throw new TinyLlamaError('E_SHAPE', `wrapTensor: ${values.length} values for shape ${shapeToString(dims)}`);
+    return this.#register(values.byteOffset, UNOWNED, dims, values.length);
+  }
+
+  /**
    * A resident tensor of `dims` over the same bytes as the resident tensor `t`, from its float
    * `elementOffset` on (a Reshape, or a slice): it keeps `t`'s memory alive until both are freed.
    */
@@ -481,6 +495,7 @@ export class WasmKernels {
     const e = this.#tensors.get(t);
     if (!e) return;
     this.#tensors.delete(t);
+    if (e.base === UNOWNED) return;
     const refs = (this.#refs.get(e.base) ?? 1) - 1;
     if (refs > 0) {
       this.#refs.set(e.base, refs);
@@ -513,7 +528,7 @@ export class WasmKernels {
       },
     };
     this.#tensors.set(t, { off, base });
-    this.#refs.set(base, (this.#refs.get(base) ?? 0) + 1);
+    if (base !== UNOWNED) this.#refs.set(base, (this.#refs.get(base) ?? 0) + 1);
     return t;
   }
 

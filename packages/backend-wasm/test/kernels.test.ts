@@ -325,6 +325,22 @@ describe('wasm kernels', () => {
     }
   });
 
+  it('wraps constants already in its memory without copying or owning them', () => {
+    const staged = kernels.stage(64);
+    const f = new Float32Array(staged.buffer, staged.byteOffset, 16).fill(2);
+    const used = kernels.mem.usedBytes;
+    const w = kernels.wrapTensor(f, [4, 4]);
+    const v = kernels.viewTensor(w, [4], 4);
+    expect(kernels.tensorOffset(w)).toBe(staged.byteOffset);
+    expect(v.data).toEqual(new Float32Array(4).fill(2));
+    kernels.freeTensor(w);
+    kernels.freeTensor(v);
+    expect(kernels.mem.usedBytes).toBe(used); // nothing allocated, nothing freed
+    expect(() => kernels.wrapTensor(new Float32Array(4), [4])).toThrow(/not in the kernels/);
+    expect(() => kernels.wrapTensor(f, [5])).toThrow(/16 values for shape/);
+    kernels.releaseStaging(staged);
+  });
+
   it('GroupQueryAttention in C (split, rotary, cache rows, attention) is bit-identical to the TypeScript split and rotate', () => {
     const r = rng(13);
     const H = 8, Hkv = 2, D = 32, cap = 64, half = 16;
