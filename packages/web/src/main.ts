@@ -121,11 +121,37 @@ function promptValue(): string | number[] {
 
 function generate(): void {
   ui.output.textContent = '';
+  pendingText = '';
   delete ui.output.dataset.ids;
   delete ui.output.dataset.finishReason;
   run = { ids: [], start: performance.now(), first: 0, tokPerSec: 0 };
   setStatus('generating');
   send({ type: 'generate', prompt: promptValue(), settings: settings() });
+}
+
+/** Streamed text not yet on the page: tokens are drawn once per animation frame, appended to one text node. */
+let pendingText = '';
+let renderQueued = false;
+
+/**
+ * Draws the streamed tokens and the stats at the next animation frame. Appending to a text node (not
+ * `textContent +=`, which replaces the whole text) and one update per frame keep the page's layout and
+ * raster work small: on a 2-core machine it competes with the kernels' threads.
+ */
+function scheduleRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    if (pendingText) {
+      const last = ui.output.lastChild;
+      if (last instanceof Text) last.appendData(pendingText);
+      else ui.output.append(pendingText);
+      pendingText = '';
+    }
+    memory = heapReading() ?? memory;
+    renderStats();
+  });
 }
 
 function renderStats(extra = ''): void {
@@ -183,12 +209,12 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       if (!run.first) run.first = t;
       run.ids.push(m.id);
       if (run.ids.length > 1) run.tokPerSec = (run.ids.length - 1) / ((t - run.first) / 1000);
-      ui.output.textContent += m.text;
-      memory = heapReading() ?? memory;
-      renderStats();
+      pendingText += m.text;
+      scheduleRender();
       break;
     }
     case 'done':
+      pendingText = '';
       run.ids = [...m.ids];
       run.tokPerSec = m.decodeTokensPerSecond;
       ui.output.textContent = m.text;
