@@ -95,13 +95,13 @@ export function createWasmKernelsBackend(options: WasmKernelsBackendOptions = {}
       kernels = await WasmKernels.create(options);
     },
     async createSession(model: ModelSource): Promise<WasmKernelsSession> {
-      if (!kernels) throw new TinyLlamaError('E_BACKEND', 'backend not initialised: call init() (the runtime does)');
+      const k = kernels;
+      if (!k) throw new TinyLlamaError('E_BACKEND', 'backend not initialised: call init() (the runtime does)');
       let bytes: Uint8Array;
       let reader: ExternalDataReader;
       let close = async () => {};
       // files staged in the kernels' memory and handed over: the session keeps weights where they are
-      const regions = model.kind === 'bytes' ? (model.externalData ?? []).filter((f) => f.transfer && kernels!.mem.owns(f.data)).map((f) => f.data) : [];
-      const k = kernels;
+      const regions = model.kind === 'bytes' ? (model.externalData ?? []).filter((f) => f.transfer && k.mem.owns(f.data)).map((f) => f.data) : [];
       let exec: GraphExecutor;
       try {
         if (model.kind === 'path') {

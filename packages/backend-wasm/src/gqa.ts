@@ -14,9 +14,9 @@ import { floatAttr, intAttr } from './ops/util.js';
  * - concat: past `[1, Hkv, P, D]` with `P + S == T`; present is built as `[1, Hkv, T, D]`;
  * - shared buffer: past `[1, Hkv, capacity, D]` with `capacity >= T` (the valid length from
  *   `seqlens_k`); the new rows are written at `P .. T-1`, in the past tensor itself when the caller
- *   passed it as the in-place present output (else in a copy). A tensor in the kernels' memory
- *   (`WasmKernels.allocTensor`) is read in place by the attention kernel: no copy of the cache at all.
- *   With such a cache written in place, the whole step runs in C (`WasmKernels.groupQueryAttention`):
+ *   passed it as the in-place present output (else in a copy). With a cache in the kernels' memory
+ *   (`WasmKernels.allocTensor`) written in place, the whole step runs in C
+ *   (`WasmKernels.groupQueryAttention`), with no copy of the cache at all:
  *   the new Q/K/V are read where the previous kernel left them, the rotary tables are the
  *   executor's resident copies (`resident`), and the output stays in the kernels' memory.
  */
@@ -85,9 +85,8 @@ export function wasmGroupQueryAttention(
     }
     if (shared) {
       // new rows at P .. T-1 of each head: in the caller's buffers when in place, else in copies
+      // (an in-place cache in the kernels' memory took the C path above)
       const inPlace = ctx.inPlace.has(pk!) && ctx.inPlace.has(pv!);
-      const kOff = inPlace ? kernels.tensorOffset(pk!) : undefined;
-      const vOff = inPlace ? kernels.tensorOffset(pv!) : undefined;
       const kData = inPlace ? (pk!.data as Float32Array) : (pk!.data as Float32Array).slice(); // [1, Hkv, cap, D]
       const vData = inPlace ? (pv!.data as Float32Array) : (pv!.data as Float32Array).slice();
       for (let h = 0; h < Hkv; h++) {
@@ -98,18 +97,13 @@ export function wasmGroupQueryAttention(
           vData.set(vN.subarray(src, src + D), dst);
         }
       }
-      let out: Float32Array; // [S, H, D]
-      if (kOff !== undefined && vOff !== undefined) {
-        out = kernels.attentionAt(qN, kOff, vOff, cap, dims);
-      } else {
-        // JS buffers: the valid rows [Hkv, T, D] go through the kernels' scratch
-        const rows = (d: Float32Array) => {
-          const c = new Float32Array(Hkv * T * D);
-          for (let h = 0; h < Hkv; h++) c.set(d.subarray(h * cap * D, (h * cap + T) * D), h * T * D);
-          return c;
-        };
-        out = kernels.attention(qN, rows(kData), rows(vData), dims);
-      }
+      // JS buffers: the valid rows [Hkv, T, D] go through the kernels' scratch
+      const rows = (d: Float32Array) => {
+        const c = new Float32Array(Hkv * T * D);
+        for (let h = 0; h < Hkv; h++) c.set(d.subarray(h * cap * D, (h * cap + T) * D), h * T * D);
+        return c;
+      };
+      const out = kernels.attention(qN, rows(kData), rows(vData), dims); // [S, H, D]
       return [
         { dtype: 'float32', dims: [1, S, H * D], data: out },
         inPlace ? pk! : { dtype: 'float32', dims: [...pk!.dims], data: kData },

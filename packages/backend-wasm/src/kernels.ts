@@ -56,6 +56,11 @@ interface Source {
   readonly arr?: Float32Array;
 }
 
+/** Scratch bytes a resolved input needs: a JS array is copied in, a view into the memory needs none. */
+function copyBytes(src: Source): number {
+  return src.arr ? src.arr.length * 4 : 0;
+}
+
 /** A MatMulNBits weight uploaded to the kernels' memory. */
 export interface NBitsWeight {
   readonly K: number;
@@ -232,8 +237,7 @@ export class WasmKernels {
    */
   matmulNBits(a: Float32Array, M: number, w: NBitsWeight): Float32Array {
     const src = this.#source(a, M * w.K, 'MatMulNBits');
-    const [yOff] = this.#matmul(src, M, w, undefined);
-    return this.mem.sliceF32(yOff!, M * w.N);
+    return this.mem.sliceF32(this.#matmul(src, M, w, undefined), M * w.N);
   }
 
   /**
@@ -245,8 +249,8 @@ export class WasmKernels {
     return this.#intoResident(dims, M * w.N, (y) => this.#matmul(src, M, w, y));
   }
 
-  /** Runs a matmul on a resolved input; the result goes to `yOut`, or to scratch when undefined. Returns [y offset]. */
-  #matmul(src: Source, M: number, w: NBitsWeight, yOut: number | undefined): number[] {
+  /** Runs a matmul on a resolved input; the result goes to `yOut`, or to scratch when undefined. Returns its offset. */
+  #matmul(src: Source, M: number, w: NBitsWeight, yOut: number | undefined): number {
     const { N, kBlocks, blockSize: B, bits } = w;
     // scratch: a [M, K] f32 (a JS input) | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32 (no resident output)
     const [aqOff, asOff, amOff, yScratch] = this.#quantizeActivations(src, M, w, yOut === undefined ? [M * N * 4] : []);
@@ -262,7 +266,7 @@ export class WasmKernels {
         ex.matmul_nbits_chunked(aqOff!, asOff!, amOff!, M, kBlocks, B, bits, w.q, w.scales, w.zeroPoints, w.bias, yOff, N, counter, chunk),
       );
     }
-    return [yOff];
+    return yOff;
   }
 
   /**
@@ -274,8 +278,7 @@ export class WasmKernels {
    */
   matmulSwiGlu(a: Float32Array, M: number, gate: NBitsWeight, up: NBitsWeight): Float32Array {
     const src = this.#swiGluSource(a, M, gate, up);
-    const [hOff] = this.#swiGlu(src, M, gate, up, undefined);
-    return this.mem.sliceF32(hOff!, M * gate.N);
+    return this.mem.sliceF32(this.#swiGlu(src, M, gate, up, undefined), M * gate.N);
   }
 
   /** {@link matmulSwiGlu} into a resident tensor of `dims` (`M * N` values); free it with {@link freeTensor}. */
@@ -291,8 +294,8 @@ export class WasmKernels {
     return this.#source(a, M * gate.K, 'matmulSwiGlu');
   }
 
-  /** The fused gate/up/SwiGLU on a resolved input; the result goes to `hOut`, or to scratch. Returns [h offset]. */
-  #swiGlu(src: Source, M: number, gate: NBitsWeight, up: NBitsWeight, hOut: number | undefined): number[] {
+  /** The fused gate/up/SwiGLU on a resolved input; the result goes to `hOut`, or to scratch. Returns its offset. */
+  #swiGlu(src: Source, M: number, gate: NBitsWeight, up: NBitsWeight, hOut: number | undefined): number {
     const { N, kBlocks, blockSize: B, bits } = gate;
     // scratch: a | aq | ascale | asum (as #matmul) | up output [M, N] | gate output, then h [M, N] (no resident output)
     const [aqOff, asOff, amOff, uOff, gScratch] = this.#quantizeActivations(src, M, gate, hOut === undefined ? [M * N * 4, M * N * 4] : [M * N * 4]);
@@ -308,7 +311,7 @@ export class WasmKernels {
       const chunk = this.#columnChunk(N);
       pool.run(FN_MATMUL_SWIGLU, [...args, chunk], () => ex.matmul_nbits_swiglu_chunked(...args, chunk));
     }
-    return [gOff];
+    return gOff;
   }
 
   /**
@@ -319,8 +322,7 @@ export class WasmKernels {
   #quantizeActivations(src: Source, M: number, w: NBitsWeight, extra: readonly number[]): number[] {
     const { K, kBlocks, blockSize: B, bits } = w;
     const Kp = kBlocks * B;
-    const copy = src.off === undefined;
-    const [aScratch, aqOff, asOff, amOff, ...rest] = this.#scratchLayout([copy ? M * K * 4 : 0, M * Kp, M * kBlocks * 4, M * kBlocks * 4, ...extra]);
+    const [aScratch, aqOff, asOff, amOff, ...rest] = this.#scratchLayout([copyBytes(src), M * Kp, M * kBlocks * 4, M * kBlocks * 4, ...extra]);
     const aOff = this.#place(src, aScratch!);
     this.#exports.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff!, asOff!, amOff!);
     return [aqOff!, asOff!, amOff!, ...rest];
@@ -347,20 +349,6 @@ export class WasmKernels {
     this.mem.setF32(vOff!, v);
     this.mem.setF32(qOff!, q);
     this.#attention(kOff!, vOff!, T, dims, qOff!, oOff!, scOff!);
-    return this.mem.sliceF32(oOff!, S * H * D);
-  }
-
-  /**
-   * {@link attention} over keys and values already in the kernels' memory (a KV cache from
-   * {@link allocTensor}, at {@link tensorOffset}): `[Hkv, capacity, D]` at byte offsets `kOff` / `vOff`, the first `T` rows valid.
-   */
-  attentionAt(q: Float32Array, kOff: number, vOff: number, capacity: number, dims: AttentionDims): Float32Array {
-    const { S, H, D, T } = dims;
-    if (capacity < T) throw new TinyLlamaError('E_SHAPE', `attention: KV capacity ${capacity} < ${T} positions`);
-    // scratch: q [S, H, D] | out [S, H, D] | scores [H, capacity]
-    const [qOff, oOff, scOff] = this.#scratchLayout([S * H * D * 4, S * H * D * 4, H * capacity * 4]);
-    this.mem.setF32(qOff!, q);
-    this.#attention(kOff, vOff, capacity, dims, qOff!, oOff!, scOff!);
     return this.mem.sliceF32(oOff!, S * H * D);
   }
 
@@ -415,15 +403,13 @@ export class WasmKernels {
     }
     return this.#intoResident(outDims, S * qw, (oOff) => {
       // scratch: JS inputs (q | k | v, each only when not resident) | rotated q [S, H, D] | scores [H, capacity]
-      const size = (s: Source) => (s.off === undefined ? s.arr!.length * 4 : 0);
       const packed = q === k;
-      const [qIn, kIn, vIn, qOff, scOff] = this.#scratchLayout([size(q), packed ? 0 : size(k), packed ? 0 : size(v), S * qw * 4, H * capacity * 4]);
+      const [qIn, kIn, vIn, qOff, scOff] = this.#scratchLayout([copyBytes(q), packed ? 0 : copyBytes(k), packed ? 0 : copyBytes(v), S * qw * 4, H * capacity * 4]);
       const qAt = this.#place(q, qIn!);
       const kAt = packed ? qAt + kOffset : this.#place(k, kIn!);
       const vAt = packed ? qAt + vOffset : this.#place(v, vIn!);
       this.#exports.gqa_prepare(qAt, kAt, vAt, qStride, kvStride, S, H, Hkv, D, cosOff, sinOff, rotary?.half ?? 0, pastLen, qOff!, kOff, vOff, capacity);
       this.#attention(kOff, vOff, capacity, dims, qOff!, oOff, scOff!);
-      return [oOff];
     });
   }
 
@@ -566,8 +552,7 @@ export class WasmKernels {
    */
   siluMul(gate: Float32Array, up: Float32Array): Float32Array {
     const [g, u] = this.#siluSources(gate, up);
-    const [o] = this.#silu(g, u, gate.length, undefined);
-    return this.mem.sliceF32(o!, gate.length);
+    return this.mem.sliceF32(this.#silu(g, u, gate.length, undefined), gate.length);
   }
 
   /** {@link siluMul} into a resident tensor of `dims`; free it with {@link freeTensor}. */
@@ -582,12 +567,11 @@ export class WasmKernels {
     return [this.#source(gate, n, 'siluMul'), this.#source(up, n, 'siluMul')];
   }
 
-  #silu(g: Source, u: Source, n: number, out: number | undefined): number[] {
-    const size = (s: Source) => (s.off === undefined ? n * 4 : 0);
-    const [gIn, uIn, oScratch] = this.#scratchLayout([size(g), size(u), out === undefined ? n * 4 : 0]);
+  #silu(g: Source, u: Source, n: number, out: number | undefined): number {
+    const [gIn, uIn, oScratch] = this.#scratchLayout([copyBytes(g), copyBytes(u), out === undefined ? n * 4 : 0]);
     const o = out ?? oScratch!;
     this.#exports.silu_mul(this.#place(g, gIn!), this.#place(u, uIn!), o, n);
-    return [o];
+    return o;
   }
 
   /**
@@ -631,9 +615,8 @@ export class WasmKernels {
   /** add_rmsnorm on resolved inputs; sum and y go to `out` or to scratch. Returns [sum, y, inv] offsets. */
   #addNorm([a, b, w]: [Source, Source, Source], rows: number, len: number, eps: number, out: [number, number] | undefined): number[] {
     const n = rows * len;
-    const size = (s: Source, count: number) => (s.off === undefined ? count * 4 : 0);
     // scratch: JS inputs a, b [rows, len] | w [len] | sum, y [rows, len] (no resident outputs) | inv [rows]
-    const [aIn, bIn, wIn, sScratch, yScratch, iOff] = this.#scratchLayout([size(a, n), size(b, n), size(w, len), out ? 0 : n * 4, out ? 0 : n * 4, rows * 4]);
+    const [aIn, bIn, wIn, sScratch, yScratch, iOff] = this.#scratchLayout([copyBytes(a), copyBytes(b), copyBytes(w), out ? 0 : n * 4, out ? 0 : n * 4, rows * 4]);
     const [sOff, yOff] = out ?? [sScratch!, yScratch!];
     this.#exports.add_rmsnorm(this.#place(a, aIn!), this.#place(b, bIn!), this.#place(w, wIn!), rows, len, eps, sOff, yOff, iOff!);
     return [sOff, yOff, iOff!];
