@@ -40,6 +40,7 @@ function setStatus(status: Status): void {
 }
 
 function showError(message: string): void {
+  cancelRender();
   ui.output.textContent = message;
   setStatus('error');
 }
@@ -96,6 +97,7 @@ function load(): void {
   const modelUrl = new URL(ui.modelUrl.value || params.model, document.baseURI).href;
   ui.files.replaceChildren();
   fileRows.clear();
+  cancelRender();
   ui.output.textContent = `Loading ${modelUrl} …`;
   delete ui.output.dataset.ids;
   setStatus('loading');
@@ -120,8 +122,8 @@ function promptValue(): string | number[] {
 }
 
 function generate(): void {
+  cancelRender();
   ui.output.textContent = '';
-  pendingText = '';
   delete ui.output.dataset.ids;
   delete ui.output.dataset.finishReason;
   run = { ids: [], start: performance.now(), first: 0, tokPerSec: 0 };
@@ -131,7 +133,8 @@ function generate(): void {
 
 /** Streamed text not yet on the page: tokens are drawn once per animation frame, appended to one text node. */
 let pendingText = '';
-let renderQueued = false;
+/** The queued animation frame that draws it (0: none). */
+let renderFrame = 0;
 
 /**
  * Draws the streamed tokens and the stats at the next animation frame. Appending to a text node (not
@@ -139,10 +142,9 @@ let renderQueued = false;
  * raster work small: on a 2-core machine it competes with the kernels' threads.
  */
 function scheduleRender(): void {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
+  if (renderFrame) return;
+  renderFrame = requestAnimationFrame(() => {
+    renderFrame = 0;
     if (pendingText) {
       const last = ui.output.lastChild;
       if (last instanceof Text) last.appendData(pendingText);
@@ -152,6 +154,13 @@ function scheduleRender(): void {
     memory = heapReading() ?? memory;
     renderStats();
   });
+}
+
+/** Drops streamed text not drawn yet (a new run, or the final text replacing it). */
+function cancelRender(): void {
+  cancelAnimationFrame(renderFrame);
+  renderFrame = 0;
+  pendingText = '';
 }
 
 function renderStats(extra = ''): void {
@@ -214,7 +223,7 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       break;
     }
     case 'done':
-      pendingText = '';
+      cancelRender(); // a queued frame would redraw the stats without the finish reason
       run.ids = [...m.ids];
       run.tokPerSec = m.decodeTokensPerSecond;
       ui.output.textContent = m.text;
