@@ -38,7 +38,7 @@ import {
  * Version of the emitted graph; bump it whenever the graph for the same config and weights changes,
  * so cached models (keyed on it) are rebuilt.
  */
-export const LLAMA2_GRAPH_VERSION = 4;
+export const LLAMA2_GRAPH_VERSION = 5;
 
 /** Symbolic dimension names of the graph inputs/outputs. */
 export const DIMS = {
@@ -305,13 +305,21 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
     onLayer: (i) => options.onProgress?.({ phase: 'build-graph', done: i + 1, total: config.numLayers, unit: 'items', item: `layer ${i}` }),
   }); // [B, S, E]
 
-  const normed = rmsNorm(g, hidden, w.norm, config.rmsNormEps, 'norm'); // [B, S, E]
+  // Only the last K positions go through the final norm and the LM head (the largest matmul): K = 1
+  // when generating, K = S when every position's logits are wanted (scoring a text).
+  // (Positions S-K .. S-1, not -K .. -1: onnxruntime rewrites Gather of a Range into a Slice, which
+  // reads a negative range ending at 0 as empty.)
+  const keep = g.input(IO.logitsToKeep, 'int64', []); // scalar K
+  const seq = g.op('Squeeze', [g.op('Shape', [hidden], { start: attr.int(1), end: attr.int(2) }), g.int64([0])]); // scalar S
+  const lastK = g.op('Range', [g.op('Sub', [seq, keep]), seq, g.int64([1], true)]); // [K]: S-K .. S-1
+  const kept = g.op('Gather', [hidden, lastK], { axis: attr.int(1) }); // [B, K, E]
+  const normed = rmsNorm(g, kept, w.norm, config.rmsNormEps, 'norm'); // [B, K, E]
   const head =
     config.tieWordEmbeddings && formats.tiedHead === 'share-embedding'
       ? { tiedEmbedding: w.embedTokens.key, vocabSize: V } // the float32 embedding initializer itself
       : { weight: config.tieWordEmbeddings ? { ...w.lmHead, key: 'lm_head.weight' } : w.lmHead, linear: options.linear ?? formats.lmHead }; // tied: own copy
-  emitLmHead(g, normed, head, IO.logits); // [B, S, V]
-  g.output(IO.logits, 'float32', [B, S, V]);
+  emitLmHead(g, normed, head, IO.logits); // [B, K, V]
+  g.output(IO.logits, 'float32', [B, 'logits_to_keep', V]);
 
   return g.build({
     docString: `Llama-2 decoder (${config.numLayers} layers, hidden ${E}, ${H} heads / ${Hkv} KV heads), attention '${attention.name}'`,

@@ -79,6 +79,24 @@ describe.each(VARIANTS)('tiny fixture %s', (variant) => {
       expect(d.pastLength).toBe(ids.length);
       expect(maxAbsDiff(rows, full)).toBeLessThan(TOLERANCE);
     });
+
+    it('logits_to_keep K runs the head on the last K positions only: the same rows as the full sequence', async () => {
+      const d = decoders.get(strategy) as Decoder;
+      const ids = golden.inputIds;
+      d.reset();
+      const full = await d.step(ids);
+      for (const keep of [1, 3]) {
+        d.reset();
+        const rows = await d.step(ids, keep);
+        expect(rows).toHaveLength(keep);
+        expect(maxAbsDiff(rows, full.slice(ids.length - keep))).toBeLessThan(1e-5);
+        // the cache is the full sequence's: the next token's logits are unchanged
+        const next = await d.step([ids[0]], 1);
+        d.reset();
+        await d.step(ids);
+        expect(maxAbsDiff(next, await d.step([ids[0]]))).toBeLessThan(1e-5);
+      }
+    });
   });
 });
 
@@ -109,6 +127,7 @@ describe('batched prompts with padding', () => {
         input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [2, L]),
         attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [2, L]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from(pos, BigInt), [2, L]),
+        logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(L)), []),
       };
       for (let i = 0; i < config.numLayers; i++) {
         for (const kind of ['key', 'value']) {

@@ -107,7 +107,8 @@ describe('buildLlamaModel', () => {
       { name: 'position_ids', dtype: 'int64', dims: ['batch_size', 'sequence_length'] },
       { name: 'past_key_values.0.key', dtype: 'float32', dims: ['batch_size', 1, 'past_sequence_length', 16] },
     ]);
-    expect(inputs).toHaveLength(3 + 2 * SMALL.numLayers);
+    expect(inputs).toHaveLength(3 + 2 * SMALL.numLayers + 1);
+    expect(inputs.at(-1)).toEqual({ name: 'logits_to_keep', dtype: 'int64', dims: [] });
     expect(outputs.map((o) => o.name)).toEqual([
       'present.0.key',
       'present.0.value',
@@ -115,7 +116,7 @@ describe('buildLlamaModel', () => {
       'present.1.value',
       'logits',
     ]);
-    expect(outputs[4].dims).toEqual(['batch_size', 'sequence_length', 40]);
+    expect(outputs[4].dims).toEqual(['batch_size', 'logits_to_keep', 40]);
     expect(outputs[0].dims).toEqual(['batch_size', 1, 'total_sequence_length', 16]);
   });
 

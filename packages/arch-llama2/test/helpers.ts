@@ -54,8 +54,11 @@ export class Decoder {
     this.#pastLen = 0;
   }
 
-  /** Feeds `ids` after the cached tokens; returns one logits row per new token and keeps the cache. */
-  async step(ids: readonly number[]): Promise<Float32Array[]> {
+  /**
+   * Feeds `ids` after the cached tokens; returns the logits rows of the last `keep` new tokens (default
+   * all of them) and keeps the cache.
+   */
+  async step(ids: readonly number[], keep = ids.length): Promise<Float32Array[]> {
     const S = ids.length;
     const P = this.#pastLen;
     const T = P + S;
@@ -63,6 +66,7 @@ export class Decoder {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, S]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: S }, (_, i) => BigInt(P + i)), [1, S]),
+      logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
     };
     for (let i = 0; i < this.config.numLayers; i++) {
       feeds[`past_key_values.${i}.key`] = this.#past[2 * i];
@@ -76,14 +80,15 @@ export class Decoder {
     this.#pastLen = T;
     const V = this.config.vocabSize;
     const logits = out.logits.data as Float32Array;
-    return Array.from({ length: S }, (_, i) => logits.slice(i * V, (i + 1) * V));
+    if (logits.length !== keep * V) throw new Error(`logits have ${logits.length} values, expected ${keep} x ${V}`);
+    return Array.from({ length: keep }, (_, i) => logits.slice(i * V, (i + 1) * V));
   }
 
   /** Greedy decoding with the KV cache: prefill `prompt`, then one token at a time. */
   async greedy(prompt: readonly number[], steps: number): Promise<number[]> {
     this.reset();
     const ids: number[] = [];
-    let rows = await this.step(prompt);
+    let rows = await this.step(prompt, 1);
     for (let k = 0; k < steps; k++) {
       const next = argmax(rows[rows.length - 1]);
       ids.push(next);

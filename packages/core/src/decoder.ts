@@ -83,6 +83,7 @@ export class DecoderRunner {
   #past: HostTensor[] = [];
   #length = 0;
   readonly #needsPositions: boolean;
+  readonly #keepsLogits: boolean;
   readonly #shared: SharedKvCache | undefined;
   readonly kvCache: KvCacheMode;
 
@@ -98,6 +99,7 @@ export class DecoderRunner {
     } = {},
   ) {
     this.#needsPositions = session.inputNames.includes(IO.positionIds);
+    this.#keepsLogits = session.inputNames.includes(IO.logitsToKeep);
     this.kvCache = options.kvCache ?? 'concat';
     if (this.kvCache === 'shared' && !session.supportsInPlaceOutputs) {
       throw new TinyLlamaError('E_UNSUPPORTED', 'shared KV cache needs a backend session with in-place outputs');
@@ -132,6 +134,9 @@ export class DecoderRunner {
     const { S, T } = step;
     const feeds: Record<string, HostTensor> = { [IO.inputIds]: step.inputIds, [IO.attentionMask]: step.attentionMask };
     if (this.#needsPositions) feeds[IO.positionIds] = step.positionIds;
+    // graphs with `logits_to_keep` run the LM head on the rows wanted only
+    const rows = allLogits || !this.#keepsLogits ? S : 1;
+    if (this.#keepsLogits) feeds[IO.logitsToKeep] = { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(rows)) };
     const shared = this.#shared;
     if (shared) {
       shared.reserve(T);
@@ -141,7 +146,7 @@ export class DecoderRunner {
         feeds[IO.pastValue(i)] = outputs[IO.presentValue(i)] = shared.value(i);
       }
       const out = await this.session.run(feeds, { outputs });
-      const logits = this.#logits(out, S, allLogits);
+      const logits = this.#logits(out, rows, allLogits);
       shared.commit(T); // only now: after a failed step `length` is unchanged and rows past it are never read
       this.#length = T;
       return logits;
@@ -159,17 +164,18 @@ export class DecoderRunner {
       this.#past[2 * i + 1] = v;
     }
     this.#length = T;
-    return this.#logits(out, S, allLogits);
+    return this.#logits(out, rows, allLogits);
   }
 
-  #logits(out: Record<string, HostTensor>, S: number, allLogits: boolean): Float32Array {
+  /** The logits of the step's last position, or of all `rows` (the step's S) when `allLogits`. */
+  #logits(out: Record<string, HostTensor>, rows: number, allLogits: boolean): Float32Array {
     const logits = out[IO.logits];
     if (!logits || !(logits.data instanceof Float32Array)) throw new TinyLlamaError('E_BACKEND', 'session returned no float32 logits');
     const V = this.shape.vocabSize;
-    const data = logits.data; // [1, S, V]
-    if (data.length !== S * V) {
-      throw new TinyLlamaError('E_SHAPE', `logits have ${data.length} values, expected ${S} x ${V}`);
+    const data = logits.data; // [1, rows, V]
+    if (data.length !== rows * V) {
+      throw new TinyLlamaError('E_SHAPE', `logits have ${data.length} values, expected ${rows} x ${V}`);
     }
-    return allLogits ? data : data.subarray((S - 1) * V, S * V);
+    return allLogits ? data : data.subarray((rows - 1) * V, rows * V);
   }
 }

@@ -1,13 +1,16 @@
 /**
  * Input/output names of decoder graphs (the Hugging Face / onnxruntime-genai convention).
  * Inputs: `input_ids` int64 [B, S], `attention_mask` int64 [B, T], `position_ids` int64 [B, S],
- * `past_key_values.{i}.key|value` float32 [B, Hkv, P, D]. Outputs: `logits` float32 [B, S, V],
- * `present.{i}.key|value` float32 [B, Hkv, T, D].
+ * `past_key_values.{i}.key|value` float32 [B, Hkv, P, D], and in graphs that have it `logits_to_keep`
+ * int64 scalar K (1 ≤ K ≤ S: logits of the last K positions only, as in Hugging Face's `logits_to_keep`).
+ * Outputs: `logits` float32 [B, S, V] ([B, K, V] with `logits_to_keep`), `present.{i}.key|value`
+ * float32 [B, Hkv, T, D].
  */
 export const IO = {
   inputIds: 'input_ids',
   attentionMask: 'attention_mask',
   positionIds: 'position_ids',
+  logitsToKeep: 'logits_to_keep',
   logits: 'logits',
   pastKey: (i: number) => `past_key_values.${i}.key`,
   pastValue: (i: number) => `past_key_values.${i}.value`,

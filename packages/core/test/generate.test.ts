@@ -11,10 +11,10 @@ import {
 
 const V = 8;
 /** A fake model: the next token is always (last id + 1) mod V, and it checks the KV-cache protocol. */
-function fakeSession(calls: { S: number; P: number }[]): InferenceSession {
+function fakeSession(calls: { S: number; P: number; K?: number }[], keepsLogits = false): InferenceSession {
   return {
     supportsInPlaceOutputs: false,
-    inputNames: [IO.inputIds, IO.attentionMask, IO.positionIds, IO.pastKey(0), IO.pastValue(0)],
+    inputNames: [IO.inputIds, IO.attentionMask, IO.positionIds, IO.pastKey(0), IO.pastValue(0), ...(keepsLogits ? [IO.logitsToKeep] : [])],
     outputNames: [IO.logits, IO.presentKey(0), IO.presentValue(0)],
     async run(feeds) {
       const ids = feeds[IO.inputIds].data as BigInt64Array;
@@ -23,11 +23,15 @@ function fakeSession(calls: { S: number; P: number }[]): InferenceSession {
       const pos = feeds[IO.positionIds].data as BigInt64Array;
       expect(Number(pos[0])).toBe(P);
       expect(feeds[IO.attentionMask].dims).toEqual([1, P + S]);
-      calls.push({ S, P });
-      const logits = new Float32Array(S * V);
-      for (let s = 0; s < S; s++) logits[s * V + ((Number(ids[s]) + 1) % V)] = 1;
+      const keep = feeds[IO.logitsToKeep];
+      expect(keep !== undefined).toBe(keepsLogits);
+      if (keep) expect(keep.dims).toEqual([]);
+      const K = keep ? Number((keep.data as BigInt64Array)[0]) : S; // logits of the last K positions
+      calls.push(keep ? { S, P, K } : { S, P });
+      const logits = new Float32Array(K * V);
+      for (let k = 0; k < K; k++) logits[k * V + ((Number(ids[S - K + k]) + 1) % V)] = 1;
       const kv = (): HostTensor => ({ dtype: 'float32', dims: [1, 1, P + S, 2], data: new Float32Array((P + S) * 2) });
-      return { [IO.logits]: { dtype: 'float32', dims: [1, S, V], data: logits }, [IO.presentKey(0)]: kv(), [IO.presentValue(0)]: kv() };
+      return { [IO.logits]: { dtype: 'float32', dims: [1, K, V], data: logits }, [IO.presentKey(0)]: kv(), [IO.presentValue(0)]: kv() };
     },
     async release() {},
   };
@@ -47,11 +51,28 @@ const tokenizer: Tokenizer = {
   },
 };
 
-const make = (ctx = 64) => {
-  const calls: { S: number; P: number }[] = [];
-  const runner = new DecoderRunner(fakeSession(calls), { numLayers: 1, numKeyValueHeads: 1, headDim: 2, vocabSize: V, maxPositionEmbeddings: ctx });
-  return { calls, gen: new TextGenerator(runner, tokenizer) };
+const make = (ctx = 64, keepsLogits = false) => {
+  const calls: { S: number; P: number; K?: number }[] = [];
+  const runner = new DecoderRunner(fakeSession(calls, keepsLogits), { numLayers: 1, numKeyValueHeads: 1, headDim: 2, vocabSize: V, maxPositionEmbeddings: ctx });
+  return { calls, runner, gen: new TextGenerator(runner, tokenizer) };
 };
+
+describe('DecoderRunner with a logits_to_keep graph', () => {
+  it('asks for the last position only when generating, and for every position when all logits are wanted', async () => {
+    const { calls, runner, gen } = make(64, true);
+    const r = await gen.generate([1, 3], { maxNewTokens: 10 });
+    expect(r.ids).toEqual([4, 5, 6, 7, 0, 1]); // as without logits_to_keep
+    expect(calls.every((c) => c.K === 1)).toBe(true);
+    runner.reset();
+    const all = await runner.forward([3, 4, 5], true); // [S, V]
+    expect(calls.at(-1)).toEqual({ S: 3, P: 0, K: 3 });
+    expect([0, 1, 2].map((s) => all.subarray(s * V, (s + 1) * V).indexOf(1))).toEqual([4, 5, 6]);
+    const last = await runner.forward([6, 7]); // [V]
+    expect(calls.at(-1)).toEqual({ S: 2, P: 3, K: 1 });
+    expect(last.length).toBe(V);
+    expect(last.indexOf(1)).toBe(0);
+  });
+});
 
 describe('TextGenerator', () => {
   it('prefills then decodes one token at a time and stops on EOS', async () => {
