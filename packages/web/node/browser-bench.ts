@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Rng, TinyLlamaError } from '@tinyllama/core';
+import { ProcessTreeMemory } from './process-memory.js';
 import { startStaticServer } from './static-server.js';
 
 /** Debian's Chromium. */
@@ -113,40 +114,6 @@ export function benchPromptIds(n: number, vocabSize: number, bosId: number): num
   return [bosId, ...Array.from({ length: n - 1 }, () => 3 + (rng.nextU32() % (vocabSize - 3)))];
 }
 
-/** PIDs of every descendant of `root` (Linux `/proc`). */
-async function descendants(root: number): Promise<number[]> {
-  const children = new Map<number, number[]>();
-  for (const name of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
-    if (!stat) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(name));
-    children.set(ppid, list);
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length) for (const c of children.get(queue.pop()!) ?? []) out.push(c), queue.push(c);
-  return out;
-}
-
-/** Summed PSS (else RSS) in bytes of the processes, and the largest PSS of a renderer among them. */
-async function treeMemory(pids: readonly number[]): Promise<{ total: number; renderer: number }> {
-  let total = 0;
-  let renderer = 0;
-  for (const pid of pids) {
-    const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
-    const kb = text?.match(/^Pss:\s+(\d+) kB/m) ?? text?.match(/^Rss:\s+(\d+) kB/m);
-    if (!kb) continue;
-    const bytes = Number(kb[1]) * 1024;
-    total += bytes;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes('--type=renderer')) renderer = Math.max(renderer, bytes);
-  }
-  return { total, renderer };
-}
-
 interface PageState {
   status?: string;
   text: string;
@@ -203,14 +170,26 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
   let phase: 'load' | 'generate' = 'load';
   const phasePeak = { load: 0, generate: 0 };
   let sampling = true;
+  const tree = new ProcessTreeMemory(process.pid);
+  const sample = (): void => {
+    const { total: m, renderer } = tree.sample();
+    peak = Math.max(peak, m);
+    pagePeak = Math.max(pagePeak, renderer);
+    phasePeak[phase] = Math.max(phasePeak[phase], m);
+  };
+  let wake: (() => void) | undefined; // ends the sampler's wait early
   const sampler = (async () => {
     while (sampling) {
-      const { total: m, renderer } = await treeMemory(await descendants(process.pid));
-      peak = Math.max(peak, m);
-      pagePeak = Math.max(pagePeak, renderer);
-      phasePeak[phase] = Math.max(phasePeak[phase], m);
-      // every 500 ms: reading smaps of a 1.6 GB browser costs CPU the 2 busy threads need
-      await new Promise((r) => setTimeout(r, 500));
+      sample();
+      // This process shares the cores with the threads it measures: a sample costs ~20 ms of CPU (the
+      // kernel walks the page tables of a 1 GB browser). Every 500 ms while loading (transient
+      // peaks); every 3 s while generating, where memory only grows with the KV cache, plus one
+      // sample at the end. (Async reads and a /proc rescan every 500 ms took ~8% of a core, and the
+      // page's two threads ran at ~85% of a core instead of ~93%.)
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, phase === 'load' ? 500 : 3000);
+        wake = () => (clearTimeout(timer), r());
+      });
     }
   })();
   try {
@@ -224,7 +203,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
         if (Date.now() > end) throw new TinyLlamaError('E_BACKEND', `the browser demo did not finish in ${timeoutMs} ms (status ${s.status})`);
         // the figures come from the worker's own clock: poll sparingly (each poll is a CDP round
         // trip that takes CPU from the measured run)
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, 500));
       }
     };
     // Each launch has a fresh profile, so the first load always downloads. Resident: no Cache API
@@ -246,6 +225,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     });
     await page.click('#generate');
     const s = await waitFor(['done']);
+    sample(); // the KV cache at its largest
     return {
       browser: `chromium ${browser.version()}`,
       loadMs: Number(warm.loadMs),
@@ -261,6 +241,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     };
   } finally {
     sampling = false;
+    wake?.();
     await sampler;
     await browser.close();
     await server.close();
