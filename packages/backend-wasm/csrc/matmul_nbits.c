@@ -236,6 +236,44 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
   wasm_v128_store(out, wasm_f32x4_sub(f, c));
 }
 
+// q4_tile on two tiles at once (zp 8), `wa` and `wb` usually far apart: one activation row, eight
+// columns. Reading two sequential streams instead of one lets the memory reads of one overlap the
+// arithmetic on the other: a separate wasm benchmark over 320 MB of tiles read 35-45% more bytes per
+// second this way, near a plain streaming read of the same memory. Per column the arithmetic is
+// q4_tile's, bit for bit.
+static void q4_tile_x2(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *wa,
+                       const float *sa, const uint8_t *wb, const float *sb, float *outa, float *outb) {
+  const int blob = B / 2;
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  v128_t fa = wasm_f32x4_splat(0.f), fb = fa, ca = fa, cb = fa;  // lanes = columns 0..3 of each tile
+  for (int b = 0; b < kBlocks; b++) {
+    v128_t i0 = wasm_i32x4_splat(0), i1 = i0, i2 = i0, i3 = i0, j0 = i0, j1 = i0, j2 = i0, j3 = i0;
+    const int8_t *ab = arow + (long)b * B;
+    const uint8_t *x = wa + (long)b * 4 * blob, *z = wb + (long)b * 4 * blob;
+    for (int g = 0; g < B; g += 32) {
+      const v128_t ae = wasm_v128_load(ab + g);
+      const v128_t ao = wasm_v128_load(ab + g + 16);
+      v128_t p;
+#define COL1(w, acc)                                   \
+  p = wasm_v128_load((w) + g / 2);                     \
+  DOT4(acc, ae, wasm_v128_and(p, mask));               \
+  DOT4(acc, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
+      COL1(x, i0) COL1(z, j0) COL1(x + blob, i1) COL1(z + blob, j1)
+      COL1(x + 2 * blob, i2) COL1(z + 2 * blob, j2) COL1(x + 3 * blob, i3) COL1(z + 3 * blob, j3)
+#undef COL1
+    }
+    const v128_t s = wasm_f32x4_splat(as[b]), m8 = wasm_f32x4_splat(8.f * (float)am[b]);
+    const v128_t ta = wasm_f32x4_mul(wasm_v128_load(sa + (long)b * 4), s);
+    const v128_t tb = wasm_f32x4_mul(wasm_v128_load(sb + (long)b * 4), s);
+    fa = wasm_f32x4_add(fa, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i0, i1, i2, i3)), ta));
+    fb = wasm_f32x4_add(fb, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(j0, j1, j2, j3)), tb));
+    ca = wasm_f32x4_add(ca, wasm_f32x4_mul(ta, m8));
+    cb = wasm_f32x4_add(cb, wasm_f32x4_mul(tb, m8));
+  }
+  wasm_v128_store(outa, wasm_f32x4_sub(fa, ca));
+  wasm_v128_store(outb, wasm_f32x4_sub(fb, cb));
+}
+
 // Two activation rows against one tile of four weight rows (prompt processing): each unpacked weight
 // vector feeds two rows, halving the unpacking work per multiply-add. Symmetric weights only (zp 8).
 static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as0, const float *as1, const int32_t *am0,
@@ -336,6 +374,21 @@ void matmul_nbits(const int8_t *aq, const float *ascale, const int32_t *asum, in
   int n = n0;
   if (tiled(bits, B)) {
     float out[4], out1[4];
+    if (M == 1 && !zp) {
+      // one row (decoding): the tiles of the first half of [n0, n1) paired with those of the second
+      // half, two sequential streams; an odd last tile is left to the loop below
+      const int half = (n1 - n0) / 8;
+      for (int t = 0; t < half; t++) {
+        const int na = n0 + 4 * t, nb = na + 4 * half;
+        q4_tile_x2(aq, ascale, asum, kBlocks, B, q + (long)na * kBlocks * blob, scale + (long)na * kBlocks,
+                   q + (long)nb * kBlocks * blob, scale + (long)nb * kBlocks, out, out1);
+        for (int j = 0; j < 4; j++) {
+          y[na + j] = out[j] + (bias ? bias[na + j] : 0.f);
+          y[nb + j] = out1[j] + (bias ? bias[nb + j] : 0.f);
+        }
+      }
+      n = n0 + 8 * half;
+    }
     for (; n + 4 <= n1; n += 4) {  // n0 is a multiple of 4
       const uint8_t *wt = q + (long)n * kBlocks * blob;
       const float *st = scale + (long)n * kBlocks;

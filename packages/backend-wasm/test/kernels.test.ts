@@ -405,6 +405,24 @@ describe('wasm kernels', () => {
     kernels.freeTensor(sinT);
   });
 
+  it('one row (two tiles read at once) is bit-identical to the same row among several (one tile at a time)', () => {
+    const r = rng(77);
+    for (const [K, N, B] of [[256, 46, 32], [256, 200, 128], [128, 2050, 64], [64, 12, 32]] as const) {
+      const kb = K / B;
+      const w = kernels.uploadNBits({ K, N, bits: 4, blockSize: B, q: new Uint8Array(N * kb * (B / 2)).map(() => Math.floor(r() * 256)), scales: new Float32Array(N * kb).map(() => 0.01 + r() * 0.05) }, 'w');
+      try {
+        const a = new Float32Array(K).map(() => r() * 2 - 1);
+        const b = new Float32Array(K).map(() => r() * 2 - 1);
+        const one = kernels.matmulNBits(a, 1, w); // [1, N]: pairs of tiles
+        const three = kernels.matmulNBits(Float32Array.of(...a, ...b, ...a), 3, w); // rows 0-1 two rows per tile, row 2 one tile
+        expect(one, `K=${K} N=${N}`).toEqual(three.subarray(0, N));
+        expect(one, `K=${K} N=${N}`).toEqual(three.subarray(2 * N, 3 * N));
+      } finally {
+        kernels.releaseNBits(w);
+      }
+    }
+  });
+
   it('rejects unsupported weights with clear errors', () => {
     const q = new Uint8Array(16);
     expect(() => kernels.uploadNBits({ K: 32, N: 1, bits: 3, blockSize: 32, q, scales: new Float32Array(1) }, 'odd')).toThrow(/'odd'.*bits=3/);
