@@ -194,6 +194,15 @@ static inline v128_t hsum4_i32x4(v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
   return wasm_i32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
 }
 
+// One group of 32 elements of a tiled 4-bit weight row `w` against the de-interleaved activations
+// `ae`/`ao` of the group starting at `g` (names in scope), accumulated into `acc`.
+#define COL1(w, acc)                                                 \
+  {                                                                  \
+    const v128_t p_ = wasm_v128_load((w) + g / 2);                   \
+    DOT4(acc, ae, wasm_v128_and(p_, mask));                          \
+    DOT4(acc, ao, wasm_v128_and(wasm_u16x8_shr(p_, 4), mask));       \
+  }
+
 // Four output columns of one activation row, 4-bit weights, B % 32 == 0, on a tile of four weight rows
 // stored block-interleaved (see repack_q4_tiles): the kernel reads one sequential stream, which the
 // hardware prefetcher follows (four interleaved 1 KB row streams per page were not prefetched well).
@@ -210,16 +219,10 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
     for (int g = 0; g < B; g += 32) {
       const v128_t ae = wasm_v128_load(ab + g);
       const v128_t ao = wasm_v128_load(ab + g + 16);
-      v128_t p;
-#define COL1(w, acc)                                   \
-  p = wasm_v128_load((w) + g / 2);                     \
-  DOT4(acc, ae, wasm_v128_and(p, mask));               \
-  DOT4(acc, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
       COL1(w0, i0)
       COL1(w1, i1)
       COL1(w2, i2)
       COL1(w3, i3)
-#undef COL1
     }
     // lanes = columns 0..3: block dot products times (weight scale * activation scale)
     const v128_t t = wasm_f32x4_mul(wasm_v128_load(st + (long)b * 4), wasm_f32x4_splat(as[b]));
@@ -253,14 +256,8 @@ static void q4_tile_x2(const int8_t *arow, const float *as, const int32_t *am, i
     for (int g = 0; g < B; g += 32) {
       const v128_t ae = wasm_v128_load(ab + g);
       const v128_t ao = wasm_v128_load(ab + g + 16);
-      v128_t p;
-#define COL1(w, acc)                                   \
-  p = wasm_v128_load((w) + g / 2);                     \
-  DOT4(acc, ae, wasm_v128_and(p, mask));               \
-  DOT4(acc, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
       COL1(x, i0) COL1(z, j0) COL1(x + blob, i1) COL1(z + blob, j1)
       COL1(x + 2 * blob, i2) COL1(z + 2 * blob, j2) COL1(x + 3 * blob, i3) COL1(z + 3 * blob, j3)
-#undef COL1
     }
     const v128_t s = wasm_f32x4_splat(as[b]), m8 = wasm_f32x4_splat(8.f * (float)am[b]);
     const v128_t ta = wasm_f32x4_mul(wasm_v128_load(sa + (long)b * 4), s);
@@ -294,11 +291,6 @@ static void q4_tile_x4(const int8_t *arow, const float *as, const int32_t *am, i
     for (int g = 0; g < B; g += 32) {
       const v128_t ae = wasm_v128_load(ab + g);
       const v128_t ao = wasm_v128_load(ab + g + 16);
-      v128_t p;
-#define COL1(w, acc)                                   \
-  p = wasm_v128_load((w) + g / 2);                     \
-  DOT4(acc, ae, wasm_v128_and(p, mask));               \
-  DOT4(acc, ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask));
 #define ROW(j, xa, xb, xc, xd) \
   COL1(wa + o + (j) * blob, xa) COL1(wb + o + (j) * blob, xb) COL1(wc + o + (j) * blob, xc) COL1(wd + o + (j) * blob, xd)
       ROW(0, a0, b0, c0, d0)
@@ -306,7 +298,6 @@ static void q4_tile_x4(const int8_t *arow, const float *as, const int32_t *am, i
       ROW(2, a2, b2, c2, d2)
       ROW(3, a3, b3, c3, d3)
 #undef ROW
-#undef COL1
     }
     const v128_t sv = wasm_f32x4_splat(as[b]), m8 = wasm_f32x4_splat(8.f * (float)am[b]);
 #define FINISH(f, c, st, x0, x1, x2, x3)                                                                  \
