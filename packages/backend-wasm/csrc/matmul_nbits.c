@@ -405,6 +405,12 @@ void repack_q4_tiles_inplace(uint8_t *q, float *scale, int N, int kBlocks, int b
   }
 }
 
+// Adds bias[n .. n+3], when there is a bias, to the outputs y[n .. n+3] a multi-tile kernel wrote.
+static inline void add_bias4(float *y, const float *bias, long n) {
+  if (bias)
+    for (int j = 0; j < 4; j++) y[n + j] += bias[n + j];
+}
+
 // y[m, n] for n in [n0, n1), all M rows. y is [M, N] (row stride N); bias (may be NULL) is [N].
 // Loop order n -> m -> blocks: the weight rows (kBlocks * B * bits / 8 bytes each, 1 KB for K = 2048 at
 // 4 bits) stay in L1 while every activation row passes over them.
@@ -428,19 +434,19 @@ void matmul_nbits(const int8_t *aq, const float *ascale, const int32_t *asum, in
         q4_tile_x4(aq, ascale, asum, kBlocks, B, q + na * kBlocks * blob, q + nb * kBlocks * blob, q + nc * kBlocks * blob,
                    q + nd * kBlocks * blob, scale + na * kBlocks, scale + nb * kBlocks, scale + nc * kBlocks,
                    scale + nd * kBlocks, y + na, y + nb, y + nc, y + nd);
-        if (bias)
-          for (int j = 0; j < 4; j++) y[na + j] += bias[na + j], y[nb + j] += bias[nb + j], y[nc + j] += bias[nc + j], y[nd + j] += bias[nd + j];
+        add_bias4(y, bias, na);
+        add_bias4(y, bias, nb);
+        add_bias4(y, bias, nc);
+        add_bias4(y, bias, nd);
       }
       n = n0 + 16 * qtr;
       const int half = (n1 - n) / 8;
       for (int t = 0; t < half; t++) {
-        const int na = n + 4 * t, nb = na + 4 * half;
-        q4_tile_x2(aq, ascale, asum, kBlocks, B, q + (long)na * kBlocks * blob, scale + (long)na * kBlocks,
-                   q + (long)nb * kBlocks * blob, scale + (long)nb * kBlocks, out, out1);
-        for (int j = 0; j < 4; j++) {
-          y[na + j] = out[j] + (bias ? bias[na + j] : 0.f);
-          y[nb + j] = out1[j] + (bias ? bias[nb + j] : 0.f);
-        }
+        const long na = n + 4 * t, nb = na + 4 * half;
+        q4_tile_x2(aq, ascale, asum, kBlocks, B, q + na * kBlocks * blob, scale + na * kBlocks, q + nb * kBlocks * blob,
+                   scale + nb * kBlocks, y + na, y + nb);
+        add_bias4(y, bias, na);
+        add_bias4(y, bias, nb);
       }
       n += 8 * half;
     }
