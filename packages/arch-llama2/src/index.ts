@@ -26,5 +26,6 @@ export {
   type RmsNormEmitter,
 } from './llama.js';
 export { buildLlamaBundle, llamaParameterCount, type LlamaBundleOptions } from './bundle.js';
+export { embedLookupOf, type EmbedLookup } from './embed-lookup.js';
 export { gqaAttention, gqaFusedRotarySupported } from './attention/gqa.js';
 export { portableAttention } from './attention/portable.js';

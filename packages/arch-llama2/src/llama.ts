@@ -24,6 +24,7 @@ import { matchesLlamaConfig, normalizeLlamaConfig, type LlamaConfig } from './co
 import { weightEmitters, weightFormatDomains } from './weight-formats.js';
 import { ropeCaches } from './rope.js';
 import { buildLlamaBundle } from './bundle.js';
+import { embedLookupOf } from './embed-lookup.js';
 import {
   lazyFloat32,
   lazyTransposedFloat32,
@@ -366,4 +367,5 @@ export const llama2Architecture: ArchitecturePlugin<LlamaConfig> = {
     return buildLlamaModel(weights, config, options);
   },
   buildBundle: (weights: WeightSource, config: LlamaConfig, options: BuildBundleOptions) => buildLlamaBundle(weights, config, options),
+  embedLookup: embedLookupOf,
 };

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecoderRunner, TextGenerator, TinyLlamaError, parseBundleManifest, type BundleManifest, type Progress, type WeightFormat } from '@tinyllama/core';
+import { DecoderRunner, EmbeddingLookupSession, TextGenerator, TinyLlamaError, parseBundleManifest, type BundleManifest, type Progress, type WeightFormat } from '@tinyllama/core';
 import { buildBundleDir, buildModelDir, loadBundle, loadModel, type LoadBundleOptions } from '@tinyllama/core/node';
 import { createNodeRuntime } from '../src/index.js';
 import { TINY, cli, lastJson, tempDir } from './helpers.js';
@@ -42,7 +42,9 @@ async function tokensOfBundle(source: string, options: LoadBundleOptions = {}) {
   const b = await loadBundle(createNodeRuntime(), source, options);
   try {
     const ids = (await b.generator.generate(PROMPT, greedy)).ids;
-    return { ids, mode: b.runner.mode, stats: { ...b.runner.stats } };
+    const embed = b.runner.embed;
+    const embedReads = embed instanceof EmbeddingLookupSession ? embed.reads : undefined;
+    return { ids, mode: b.runner.mode, stats: { ...b.runner.stats }, embedReads };
   } finally {
     await b.release();
   }
@@ -87,6 +89,12 @@ describe('chunked bundles: build, manifest and identical tokens in every mode', 
       const resident = await tokensOfBundle(bundle);
       expect(resident.mode).toBe('resident');
       expect(resident.ids).toEqual(reference);
+      // the embedding rows were read from the file on demand: one data + one scales read per distinct
+      // id of each step when quantised, one read per id for float32
+      expect(resident.embedReads).toBeGreaterThanOrEqual(new Set(PROMPT).size + greedy.maxNewTokens - 1);
+      const loaded = await tokensOfBundle(bundle, { embeddingOnDemand: false });
+      expect(loaded.embedReads).toBeUndefined(); // the embed graph ran
+      expect(loaded.ids).toEqual(reference);
       const one = await tokensOfBundle(bundle, { maxResidentChunks: 1 });
       expect(one.mode).toBe('streaming');
       expect(one.ids).toEqual(reference);

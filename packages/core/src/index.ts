@@ -24,3 +24,4 @@ export * from './evaluate.js';
 export * from './runner.js';
 export * from './bundle.js';
 export * from './chunked-runner.js';
+export * from './embedding-lookup.js';

@@ -5,8 +5,9 @@
  * rebuilt bundle at the same URL downloads only the files that changed.
  * @packageDocumentation
  */
-import { BUNDLE_MANIFEST_FILE, TinyLlamaError, parseBundleManifest, type BundleFile, type BundleManifest } from '@tinyllama/core';
+import { BUNDLE_MANIFEST_FILE, TinyLlamaError, parseBundleManifest, type BundleFile, type BundleManifest, type ByteRangeReader } from '@tinyllama/core';
 import { download, openCache, store, streamInto, type ByteStaging, type FetchModelOptions } from './model-files.js';
+import { Sha256 } from './sha256.js';
 
 export type { ByteStaging } from './model-files.js';
 
@@ -65,6 +66,26 @@ export interface BundleFileReader {
    * copy) and checked with `staging.sha256`; the caller releases the returned view.
    */
   readStaged(path: string, staging: ByteStaging): Promise<Uint8Array>;
+  /**
+   * Random access to `path` without holding it in memory: the file is brought into the Cache API
+   * (downloaded and verified when missing), its cached copy is verified once by streaming it through
+   * SHA-256, and reads slice the cached Blob (on disk in browsers). Undefined without the Cache API.
+   */
+  rangeReader(path: string): Promise<ByteRangeReader | undefined>;
+}
+
+/** Size and SHA-256 of a stream, read in pieces (nothing kept). */
+async function hashStream(body: ReadableStream<Uint8Array>): Promise<{ size: number; sha256: string }> {
+  const hash = new Sha256();
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    hash.update(value);
+    size += value.length;
+  }
+  return { size, sha256: hash.hex() };
 }
 
 /** Creates a {@link BundleFileReader} for a parsed manifest at `baseUrl` (absolute, ending in `/`). */
@@ -81,11 +102,47 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
     if (!file) throw new TinyLlamaError('E_CONFIG', `bundle manifest of '${baseUrl}' does not list '${path}'`);
     return file;
   };
-  return {
+  const cacheKey = (path: string): { url: string; key: string; file: BundleFile } => {
+    const file = fileOf(path);
+    const url = new URL(path, baseUrl).href;
+    return { url, key: `${url}?tinyllama-sha256=${file.sha256}`, file };
+  };
+  const reader: BundleFileReader = {
     baseUrl,
     manifest,
     cachedFiles,
     cacheFailures,
+    async rangeReader(path) {
+      const { key, file } = cacheKey(path);
+      if (!cache) return undefined;
+      let hit = await cache.match(key);
+      if (!hit) {
+        await reader.read(path); // downloads, verifies and stores it (the bytes are dropped)
+        hit = await cache.match(key);
+        if (!hit) return undefined; // could not be cached (quota): the caller loads the file instead
+      } else {
+        options.onProgress?.({ file: path, loaded: file.size, total: file.size, fromCache: true });
+        note(cachedFiles, path);
+      }
+      // the cached copy is checked once (storage is not trusted); the Blob it yields is immutable
+      const blob = await hit.blob();
+      const { size, sha256 } = blob.stream ? await hashStream(blob.stream()) : { size: blob.size, sha256: await sha256Hex(new Uint8Array(await blob.arrayBuffer())) };
+      if (size !== file.size || sha256 !== file.sha256) {
+        await cache.delete(key);
+        throw new TinyLlamaError('E_CORRUPT', `bundle file '${path}': checksum failed (cached copy: ${size} bytes, sha256 ${sha256}; the manifest says ${file.size}, ${file.sha256})`);
+      }
+      let open: Blob | undefined = blob;
+      return {
+        size,
+        async read(offset, length) {
+          if (!open) throw new TinyLlamaError('E_IO', `bundle file '${path}': read after close`);
+          return new Uint8Array(await open.slice(offset, offset + length).arrayBuffer());
+        },
+        async close() {
+          open = undefined;
+        },
+      };
+    },
     async readStaged(path, staging) {
       const file = fileOf(path);
       const url = new URL(path, baseUrl).href;
@@ -143,5 +200,6 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       return bytes;
     },
   };
+  return reader;
 }
 

@@ -202,9 +202,11 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       ui.output.dataset.cacheFailures = m.cacheFailures.join('; ');
       if (m.bundle) {
         ui.output.dataset.bundleMode = m.bundle.mode;
-        ui.stats.textContent += `. Bundle of ${m.bundle.chunks} layer chunks, ${m.bundle.mode}`;
+        ui.output.dataset.embedding = m.bundle.embeddingOnDemand ? 'on-demand' : 'loaded';
+        ui.stats.textContent += `. Bundle of ${m.bundle.chunks} layer chunks, ${m.bundle.mode}` + (m.bundle.embeddingOnDemand ? ', embedding rows read from the cache' : '');
       } else {
         delete ui.output.dataset.bundleMode;
+        delete ui.output.dataset.embedding;
       }
       setStatus('ready');
       void refreshMemory();

@@ -85,7 +85,8 @@ export interface ReadyEvent {
   readonly vocabSize: number;
   readonly contextLength: number;
   /** Set when the model is a chunked bundle: its chunk count and runner mode. */
-  readonly bundle?: { readonly chunks: number; readonly mode: 'resident' | 'streaming' };
+  /** Bundles: chunk count, resident or streaming, and whether embedding rows are read from the cached file on demand. */
+  readonly bundle?: { readonly chunks: number; readonly mode: 'resident' | 'streaming'; readonly embeddingOnDemand: boolean };
 }
 
 /** Worker → page: one streamed token. */

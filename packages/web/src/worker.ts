@@ -8,7 +8,7 @@
 import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
 import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
-import { autoKvCacheMode, DecoderRunner, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
+import { autoKvCacheMode, DecoderRunner, EmbeddingLookupSession, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
 import { fetchBundleManifest, type ByteStaging } from './bundle-files.js';
 import { openWebBundle } from './bundle-open.js';
@@ -96,7 +96,7 @@ class InferenceWorker {
       executionProviders: req.executionProviders,
       vocabSize: b.config.vocabSize,
       contextLength: b.config.maxPositionEmbeddings,
-      bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode },
+      bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode, embeddingOnDemand: b.runner.embed instanceof EmbeddingLookupSession },
     };
   }
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { BundleFile, BundleManifest } from '@tinyllama/core';
 import { describe, expect, it } from 'vitest';
 import { bundleFileReader, sha256Hex, verifyBundleFile, type ByteStaging } from '../src/bundle-files.ts';
+import { Sha256 } from '../src/sha256.ts';
 
 const bytes = new TextEncoder().encode('tinyllama bundle file');
 const entry: BundleFile = { path: 'chunk_01.onnx.data', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), role: 'weights' };
@@ -92,6 +93,85 @@ describe('readStaged: files written straight into a staging area (shared memory)
       } finally {
         await srv.close();
       }
+    }
+  });
+});
+
+describe('Sha256 (incremental, TypeScript)', () => {
+  it('equals node:crypto for every length around the block boundaries, fed in uneven pieces', () => {
+    const all = new Uint8Array(1000).map((_, i) => (i * 31 + 7) & 255);
+    for (const n of [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000]) {
+      const msg = all.subarray(0, n);
+      const h = new Sha256();
+      for (let i = 0; i < n; i += 37) h.update(msg.subarray(i, Math.min(n, i + 37)));
+      expect(h.hex()).toBe(createHash('sha256').update(msg).digest('hex'));
+    }
+    expect(new Sha256().update(new TextEncoder().encode('abc')).hex()).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('rangeReader: random access to a cached file without holding it', () => {
+  const data = new Uint8Array(200_000).map((_, i) => (i * 13) & 255);
+  const file: BundleFile = { path: 'embed.onnx.data', size: data.length, sha256: createHash('sha256').update(data).digest('hex'), role: 'weights' };
+  const manifest = { files: [file] } as unknown as BundleManifest;
+
+  /** A Cache API over a Map (Node has none). */
+  function fakeCaches() {
+    const entries = new Map<string, Response>();
+    const cache = {
+      entries,
+      async match(key: string) {
+        return entries.get(key)?.clone();
+      },
+      async put(key: string, res: Response) {
+        entries.set(key, new Response(await res.arrayBuffer()));
+      },
+      async delete(key: string | Request) {
+        return entries.delete(typeof key === 'string' ? key : key.url);
+      },
+      async keys() {
+        return [...entries.keys()].map((url) => ({ url }));
+      },
+    };
+    return { cache, caches: { open: async () => cache, delete: async () => true } };
+  }
+
+  it('downloads and caches a missing file, then reads ranges from the cached copy; corruption is E_CORRUPT', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-length': String(data.length) });
+      res.end(Buffer.from(data));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const fake = fakeCaches();
+    const saved = (globalThis as { caches?: unknown }).caches;
+    (globalThis as { caches?: unknown }).caches = fake.caches;
+    try {
+      const files = await bundleFileReader(url, manifest);
+      const reader = (await files.rangeReader(file.path))!;
+      expect(reader.size).toBe(data.length);
+      expect(Array.from(await reader.read(70_001, 5))).toEqual(Array.from(data.subarray(70_001, 70_006)));
+      expect(requests).toBe(1);
+      await reader.close();
+      await expect(reader.read(0, 1)).rejects.toThrow(/read after close/);
+      // second open: from the cache, no download
+      const again = (await bundleFileReader(url, manifest)).rangeReader(file.path);
+      expect(Array.from(await (await again)!.read(0, 3))).toEqual([0, 13, 26]);
+      expect(requests).toBe(1);
+      // a corrupted cached copy is rejected and dropped
+      const key = [...fake.cache.entries.keys()][0]!;
+      const bad = data.slice();
+      bad[12345] ^= 1;
+      fake.cache.entries.set(key, new Response(bad));
+      await expect((await bundleFileReader(url, manifest)).rangeReader(file.path)).rejects.toMatchObject({ code: 'E_CORRUPT', message: expect.stringContaining("'embed.onnx.data': checksum failed") });
+      expect(fake.cache.entries.size).toBe(0);
+      // without the Cache API there is no range reader (the caller loads the file)
+      expect(await (await bundleFileReader(url, manifest, { useCache: false })).rangeReader(file.path)).toBeUndefined();
+    } finally {
+      (globalThis as { caches?: unknown }).caches = saved;
+      await new Promise((r) => server.close(() => r(undefined)));
     }
   });
 });

@@ -9,6 +9,7 @@ export interface OutputState {
   cachedFiles?: string;
   cacheFailures?: string;
   bundleMode?: string;
+  embedding?: string;
   text: string;
   env: string;
   isolated: boolean;

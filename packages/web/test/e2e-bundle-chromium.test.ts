@@ -59,6 +59,8 @@ describe.skipIf(skip !== undefined)(`web demo with a chunked bundle in headless 
     expect(ids(s)).toHaveLength(MAX_TOKENS);
     expect(ids(s)).toEqual(reference);
     expect(s.cachedFiles).toBe('');
+    // the embedding table was downloaded into the cache and its rows are read from there
+    expect(s.embedding).toBe('on-demand');
     expect(browser.page.errors).toEqual([]);
   });
 
@@ -69,12 +71,22 @@ describe.skipIf(skip !== undefined)(`web demo with a chunked bundle in headless 
     const s = await waitForStatus(browser.page, ['done', 'error'], 80_000);
     expect(s.status, s.text).toBe('done');
     expect(s.bundleMode).toBe('streaming');
+    expect(s.embedding).toBe('on-demand');
     expect(ids(s)).toEqual(reference);
     // read at load: config, tokenizer, embed, head and the preloaded chunk 0
     expect(s.cachedFiles?.split(',')).toEqual(expect.arrayContaining(['config.json', 'tokenizer.model', 'embed.onnx', 'head.onnx', 'chunk_00.onnx']));
     // chunk 1 was opened again for every token (one resident chunk), from the cache, never downloaded again
     expect(server.hits.get(`/bundle/${corrupted}`)).toBe(1);
     expect(server.hits.get('/bundle/chunk_00.onnx')).toBe(1);
+    expect(browser.page.errors).toEqual([]);
+  });
+
+  it('without the Cache API the embed graph is loaded instead, with the same ids', async () => {
+    await browser.page.goto(`${greedy('./bundle/')}&cache=0`);
+    const s = await waitForStatus(browser.page, ['done', 'error']);
+    expect(s.status, s.text).toBe('done');
+    expect(s.embedding).toBe('loaded');
+    expect(ids(s)).toEqual(reference);
     expect(browser.page.errors).toEqual([]);
   });
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readFile, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
 import { BUNDLE_MANIFEST_FILE, parseBundleManifest, type BundleGraph, type BundleManifest } from '../bundle.js';
 import { ChunkedRunner } from '../chunked-runner.js';
 import { autoKvCacheMode, type KvCacheMode } from '../decoder.js';
+import { EmbeddingLookupSession, type ByteRangeReader } from '../embedding-lookup.js';
 import { TinyLlamaError } from '../errors.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
@@ -37,6 +38,37 @@ export interface LoadBundleOptions {
    * `concat`.
    */
   readonly kvCache?: 'auto' | KvCacheMode;
+  /**
+   * Read the embedding table's rows from its (verified) file as tokens need them instead of loading
+   * the embed graph, when the architecture can locate the table (`embedLookup`). Default true.
+   */
+  readonly embeddingOnDemand?: boolean;
+}
+
+/** A {@link ByteRangeReader} over a local file (positioned reads on one open handle). */
+export async function fileRangeReader(path: string): Promise<ByteRangeReader> {
+  const handle = await open(path, 'r');
+  let closed = false;
+  const { size } = await handle.stat();
+  return {
+    size,
+    async read(offset, length) {
+      if (closed) throw new TinyLlamaError('E_IO', `'${path}': read after close`);
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === length ? out : out.subarray(0, done);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
 }
 
 /** A bundle ready to generate (the fields of `LoadedModel` that do not assume one session). */
@@ -114,6 +146,23 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
     // Sessions run one after another: threads spinning after one session's run would slow the next.
     return backend.createSession({ kind: 'path', path: modelPath }, { threads: options.threads, spinWait: false });
   };
+  /** The embed graph as reads of its table file (see {@link EmbeddingLookupSession}), when the architecture can say where it is. */
+  const openEmbedLookup = async (g: BundleGraph): Promise<InferenceSession | undefined> => {
+    const lookup = arch.embedLookup?.(await readFile(await local(g.path)));
+    if (!lookup) return undefined;
+    const path = posix.join(posix.dirname(g.path), lookup.file);
+    if (!g.files.includes(path)) return undefined;
+    for (const f of g.files) await local(f);
+    const reader = await fileRangeReader(await local(path));
+    try {
+      return new EmbeddingLookupSession(lookup.layout, reader, path);
+    } catch (e) {
+      await reader.close();
+      throw e;
+    }
+  };
+  const openAny = async (g: BundleGraph): Promise<InferenceSession> =>
+    (g === manifest.graphs.embed && options.embeddingOnDemand !== false ? await openEmbedLookup(g) : undefined) ?? (await openGraph(g));
   const want = options.kvCache ?? 'auto';
   const sharedOk = rt.attention.has(manifest.attention) && rt.attention.get(manifest.attention).sharedKvCache === true;
   if (want === 'shared' && !sharedOk) {
@@ -121,7 +170,7 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
   }
   const kvCache: KvCacheMode = want === 'auto' ? autoKvCacheMode(sharedOk, backend) : want;
   const tSession = performance.now();
-  const runner = await ChunkedRunner.fromManifest(manifest, openGraph, config, {
+  const runner = await ChunkedRunner.fromManifest(manifest, openAny, config, {
     maxResidentChunks: options.maxResidentChunks,
     memoryLimitMB: options.memoryLimitMB,
     prefetch: options.prefetch,
