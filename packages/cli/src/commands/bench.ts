@@ -8,7 +8,7 @@ import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|concat]
-                [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--json]
+                [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
@@ -24,7 +24,9 @@ relaxed SIMD); wasm = onnxruntime-web in Node.
 headless /usr/bin/chromium (--browser PATH) with a local DIR (model directory or bundle) served from
 127.0.0.1, on our wasm kernels (--engine wasm-kernels, default) or onnxruntime-web (--engine ort);
 --threads and --max-resident-chunks apply, peakMemoryMB is the browser's process tree (PSS) and
-peakPageMemoryMB the page's own renderer process (with its workers).
+peakPageMemoryMB the page's own renderer process (with its workers). As users run the demo, a first
+visit downloads the model into the Cache API (firstLoadMs) and a reload is measured (loadMs and the
+memory peaks); --no-cache measures one visit that downloads every file and caches nothing.
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */
