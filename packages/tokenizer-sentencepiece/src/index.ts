@@ -1,16 +1,20 @@
 /**
- * `@tinyllama/tokenizer-sentencepiece`: exact SentencePiece tokenization (encoding by the C++ library
- * compiled to WebAssembly, decoding and incremental decoding from the pieces table) for Node and browsers.
+ * `@tinyllama/tokenizer-sentencepiece`: exact SentencePiece tokenization for Node and browsers. Encoding
+ * runs in TypeScript for BPE models without a normalization charsmap (Llama 2 / TinyLlama), else in the
+ * C++ library compiled to WebAssembly (loaded only for such models); decoding and incremental decoding
+ * work from the pieces table.
  * @packageDocumentation
  */
 export { SentencePieceTokenizer, type SentencePieceLoadOptions } from './tokenizer.js';
 export { sentencePieceLoader, SENTENCEPIECE_FILE } from './loader.js';
+export type { EncoderKind, EncoderChoice } from './encoder.js';
 export {
   parseSentencePieceModel,
   PieceType,
   ModelType,
   type SentencePiece,
   type SentencePieceModel,
+  type SelfTestSample,
   type TrainerSpec,
   type NormalizerSpec,
 } from './model-proto.js';

@@ -27,6 +27,18 @@ export interface SentencePiece {
   readonly piece: string;
   readonly score: number;
   readonly type: PieceType;
+  /**
+   * Set (true) when the piece's bytes are not valid UTF-8: `piece` then holds U+FFFD replacements and
+   * differs from the C++ library's piece (such a piece can never match valid text there).
+   */
+  readonly invalidUtf8?: true;
+}
+
+/** One `SelfTestData` sample: the C++ library checks at load time that `input` encodes to `expected`. */
+export interface SelfTestSample {
+  readonly input: string;
+  /** The expected pieces, joined by spaces. */
+  readonly expected: string;
 }
 
 /** The `TrainerSpec` fields the runtime uses (proto defaults applied). */
@@ -65,19 +77,37 @@ export interface SentencePieceModel {
   readonly normalizerSpec: NormalizerSpec;
   /** Present only when the file has one. */
   readonly denormalizerSpec?: NormalizerSpec;
+  /** `self_test_data` samples; present only when the file has some. */
+  readonly selfTestSamples?: readonly SelfTestSample[];
 }
 
 const PIECE_TYPES = new Set<number>(Object.values(PieceType));
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const strictUtf8 = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+
+/** Whether `bytes` (whose lenient decoding `text` is) are valid UTF-8. */
+function isValidUtf8(bytes: Uint8Array, text: string): boolean {
+  if (!text.includes('\uFFFD')) return true; // invalid bytes always decode to U+FFFD
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function parsePiece(r: ProtoReader, index: number): SentencePiece {
   let piece = '';
   let score = 0;
   let type: number = PieceType.Normal;
+  let valid = true;
   while (r.more) {
     const t = r.tag();
     if (t.field === 1) {
       r.expect(t, WireType.LengthDelimited, `pieces[${index}].piece`);
-      piece = r.string();
+      const bytes = r.bytes();
+      piece = utf8.decode(bytes);
+      valid = isValidUtf8(bytes, piece);
     } else if (t.field === 2) {
       r.expect(t, WireType.Fixed32, `pieces[${index}].score`);
       score = r.float();
@@ -89,7 +119,34 @@ function parsePiece(r: ProtoReader, index: number): SentencePiece {
     }
   }
   if (!PIECE_TYPES.has(type)) throw new ProtoError(`pieces[${index}] ('${piece}') has unknown type ${type}`);
-  return { piece, score, type: type as PieceType };
+  return valid ? { piece, score, type: type as PieceType } : { piece, score, type: type as PieceType, invalidUtf8: true };
+}
+
+function parseSelfTestData(r: ProtoReader): SelfTestSample[] {
+  const samples: SelfTestSample[] = [];
+  while (r.more) {
+    const t = r.tag();
+    if (t.field !== 1) {
+      r.skip(t.wireType, t.field);
+      continue;
+    }
+    r.expect(t, WireType.LengthDelimited, 'self_test_data.samples');
+    const m = r.message();
+    let input = '';
+    let expected = '';
+    while (m.more) {
+      const f = m.tag();
+      if (f.field === 1 || f.field === 2) {
+        m.expect(f, WireType.LengthDelimited, `self_test_data.samples[${samples.length}]`);
+        if (f.field === 1) input = m.string();
+        else expected = m.string();
+      } else {
+        m.skip(f.wireType, f.field);
+      }
+    }
+    samples.push({ input, expected });
+  }
+  return samples;
 }
 
 function parseTrainerSpec(r: ProtoReader | undefined): TrainerSpec {
@@ -195,6 +252,7 @@ export function parseSentencePieceModel(bytes: Uint8Array, source = 'tokenizer.m
   let trainer: ProtoReader | undefined;
   let normalizer: ProtoReader | undefined;
   let denormalizer: ProtoReader | undefined;
+  let selfTest: ProtoReader | undefined;
   try {
     const r = new ProtoReader(bytes);
     while (r.more) {
@@ -212,6 +270,10 @@ export function parseSentencePieceModel(bytes: Uint8Array, source = 'tokenizer.m
           r.expect(t, WireType.LengthDelimited, 'normalizer_spec');
           normalizer = r.message();
           break;
+        case 4:
+          r.expect(t, WireType.LengthDelimited, 'self_test_data');
+          selfTest = r.message();
+          break;
         case 5:
           r.expect(t, WireType.LengthDelimited, 'denormalizer_spec');
           denormalizer = r.message();
@@ -221,11 +283,13 @@ export function parseSentencePieceModel(bytes: Uint8Array, source = 'tokenizer.m
       }
     }
     if (pieces.length === 0) throw new ProtoError('the model has no pieces');
+    const selfTestSamples = selfTest ? parseSelfTestData(selfTest) : [];
     return {
       pieces,
       trainerSpec: parseTrainerSpec(trainer),
       normalizerSpec: parseNormalizerSpec(normalizer),
       ...(denormalizer ? { denormalizerSpec: parseNormalizerSpec(denormalizer) } : {}),
+      ...(selfTestSamples.length > 0 ? { selfTestSamples } : {}),
     };
   } catch (e) {
     if (!(e instanceof ProtoError)) throw e;

@@ -3,20 +3,28 @@
  * (e.g. Llama 2 / TinyLlama: BPE, 32,000 pieces, byte fallback).
  */
 import { TinyLlamaError, type EncodeOptions, type IncrementalDecoder, type Tokenizer } from '@tinyllama/core';
+import { createEncoder, type EncoderChoice, type EncoderKind, type SentencePieceEncoder } from './encoder.js';
 import { PieceType, parseSentencePieceModel, type SentencePieceModel } from './model-proto.js';
 import { DecodeTable } from './piece-decoder.js';
-import { WasmEncoder } from './wasm-processor.js';
 
 /** Options of {@link SentencePieceTokenizer.fromBytes}. */
 export interface SentencePieceLoadOptions {
   /** Names the model file in error messages (default `tokenizer.model`). */
   readonly source?: string;
+  /**
+   * `'auto'` (default): encode with the pure TypeScript BPE encoder when the model qualifies (BPE, no
+   * normalization charsmap: Llama 2 / TinyLlama), else with the C++ library compiled to WebAssembly.
+   * `'wasm'`: always the C++ library. See {@link SentencePieceTokenizer.encoderKind}.
+   */
+  readonly encoder?: EncoderChoice;
 }
 
 /**
- * An exact SentencePiece tokenizer. Encoding runs the C++ library compiled to WebAssembly; decoding
- * (whole or incremental) reproduces the C++ `Decode` from the pieces table. Special ids come from the
- * model file. Create with {@link SentencePieceTokenizer.fromBytes}.
+ * An exact SentencePiece tokenizer: its ids and text are those of the C++ library. Encoding runs in
+ * TypeScript for BPE models without a normalization charsmap (Llama 2 / TinyLlama), else in the C++
+ * library compiled to WebAssembly (loaded only then); decoding (whole or incremental) reproduces the
+ * C++ `Decode` from the pieces table. Special ids come from the model file. Create with
+ * {@link SentencePieceTokenizer.fromBytes}.
  */
 export class SentencePieceTokenizer implements Tokenizer {
   /** The parsed model file. */
@@ -31,13 +39,21 @@ export class SentencePieceTokenizer implements Tokenizer {
   readonly unkId: number;
   /** Id of `trainer_spec.pad_piece` (`<pad>`) when it is a control piece, else -1. */
   readonly padId: number;
-  readonly #encoder: WasmEncoder;
+  /**
+   * Which encoder this tokenizer uses: `'bpe'`, the pure TypeScript BPE encoder (chosen for BPE models
+   * without a normalization charsmap, e.g. Llama 2 / TinyLlama), or `'wasm'`, the C++ library compiled
+   * to WebAssembly (other models, or `encoder: 'wasm'` at load). Both give identical ids; the
+   * TypeScript encoder saves the wasm module's ~26 MB of memory.
+   */
+  readonly encoderKind: EncoderKind;
+  readonly #encoder: SentencePieceEncoder;
   readonly #table: DecodeTable;
   #pieceIds: Map<string, number> | undefined;
 
-  private constructor(model: SentencePieceModel, encoder: WasmEncoder, table: DecodeTable) {
+  private constructor(model: SentencePieceModel, encoder: SentencePieceEncoder, table: DecodeTable) {
     this.model = model;
     this.#encoder = encoder;
+    this.encoderKind = encoder.kind;
     this.#table = table;
     this.vocabSize = model.pieces.length;
     const ts = model.trainerSpec;
@@ -50,10 +66,12 @@ export class SentencePieceTokenizer implements Tokenizer {
   }
 
   /**
-   * Loads a tokenizer from the bytes of a `.model` file (Node and browsers). Each tokenizer owns its
-   * own WebAssembly instance.
+   * Loads a tokenizer from the bytes of a `.model` file (Node and browsers). The encoder is chosen as
+   * `options.encoder` says (see {@link SentencePieceTokenizer.encoderKind}); a wasm encoder is a wasm
+   * instance of this tokenizer's own.
    * @throws `E_TOKENIZER` when the bytes are not a usable SentencePiece model.
    * @throws `E_UNSUPPORTED` when the model has a denormalizer (decode-time normalization rules).
+   * @throws `E_ARGUMENT` for an unknown `options.encoder`.
    */
   static async fromBytes(bytes: Uint8Array, options: SentencePieceLoadOptions = {}): Promise<SentencePieceTokenizer> {
     const source = options.source ?? 'tokenizer.model';
@@ -62,7 +80,7 @@ export class SentencePieceTokenizer implements Tokenizer {
       throw new TinyLlamaError('E_UNSUPPORTED', `'${source}' has a denormalizer_spec (decode-time normalization), which is not supported`);
     }
     const table = new DecodeTable(model, source);
-    const encoder = await WasmEncoder.load(bytes, source);
+    const encoder = await createEncoder(model, bytes, source, options.encoder);
     return new SentencePieceTokenizer(model, encoder, table);
   }
 
@@ -128,10 +146,5 @@ export class SentencePieceTokenizer implements Tokenizer {
   #special(piece: string, type: PieceType): number {
     const id = this.model.pieces.findIndex((p) => p.piece === piece);
     return id >= 0 && this.model.pieces[id].type === type ? id : -1;
-  }
-
-  /** @internal For tests: decodes with the wasm library (which drops a leading U+FEFF). */
-  decodeWithLibrary(ids: readonly number[]): string {
-    return this.#encoder.decodeWithLibrary(ids);
   }
 }

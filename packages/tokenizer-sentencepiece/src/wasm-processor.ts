@@ -1,6 +1,8 @@
 /**
- * The encoder: a thin adapter over `@sctg/sentencepiece-js` (the C++ SentencePiece library compiled
- * to WebAssembly), hiding its quirks:
+ * The fallback encoder: a thin adapter over `@sctg/sentencepiece-js` (the C++ SentencePiece library
+ * compiled to WebAssembly), for models the TypeScript BPE encoder does not reproduce (unigram models,
+ * normalization charsmaps...). Within the package only `encoder.ts` imports this module, dynamically, so
+ * that the wasm module is loaded only when needed. The adapter hides the library's quirks:
  * - it loads a model from bytes (here: base64) into a fresh wasm instance per processor, and does not
  *   throw on a bad model, so the processor's status is checked after loading;
  * - it mis-encodes lone surrogates, so input is made well-formed first;
@@ -9,6 +11,7 @@
  */
 import { SentencePieceProcessor } from '@sctg/sentencepiece-js';
 import { TinyLlamaError } from '@tinyllama/core';
+import type { SentencePieceEncoder } from './encoder.js';
 import { toWellFormed } from './utf8.js';
 
 /** The embind `util::Status` object of the wasm module (only `ToString` is bound). */
@@ -27,8 +30,9 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(parts.join(''));
 }
 
-/** An encoder backed by the wasm build of the C++ library. */
-export class WasmEncoder {
+/** An encoder backed by the wasm build of the C++ library (one wasm instance each). */
+export class WasmEncoder implements SentencePieceEncoder {
+  readonly kind = 'wasm' as const;
   readonly #spp: SentencePieceProcessor;
 
   private constructor(spp: SentencePieceProcessor) {

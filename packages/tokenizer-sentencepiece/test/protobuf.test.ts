@@ -96,6 +96,32 @@ describe('parseSentencePieceModel', () => {
     expect(m.normalizerSpec).toMatchObject({ addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true });
   });
 
+  it('flags pieces whose bytes are not valid UTF-8 (a real U+FFFD is valid)', () => {
+    const piece = (bytes: number[]) => new ProtoWriter().bytes(1, Uint8Array.from(bytes)).varint(3, 1);
+    const bytes = new ProtoWriter()
+      .message(1, piece([0x61, 0xff]))
+      .message(1, piece([0x61, 0xef, 0xbf, 0xbd]))
+      .message(1, piece([0xed, 0xa0, 0x80])) // an encoded surrogate
+      .finish();
+    const m = parseSentencePieceModel(bytes);
+    expect(m.pieces.map((p) => [p.piece, p.invalidUtf8])).toEqual([
+      ['a\uFFFD', true],
+      ['a\uFFFD', undefined],
+      ['\uFFFD\uFFFD\uFFFD', true],
+    ]);
+  });
+
+  it('reads self_test_data samples when present', () => {
+    const sample = (input: string, expected: string) => new ProtoWriter().string(1, input).string(2, expected).varint(9, 1);
+    const selfTest = new ProtoWriter().message(1, sample('ab', '▁ab')).message(1, sample('a b', '▁a ▁b'));
+    const m = parseSentencePieceModel(new Uint8Array([...syntheticModel(), ...new ProtoWriter().message(4, selfTest).finish()]));
+    expect(m.selfTestSamples).toEqual([
+      { input: 'ab', expected: '▁ab' },
+      { input: 'a b', expected: '▁a ▁b' },
+    ]);
+    expect(parseSentencePieceModel(syntheticModel()).selfTestSamples).toBeUndefined();
+  });
+
   it('raises E_TOKENIZER naming the file for corrupt bytes', () => {
     const cases = [
       new TextEncoder().encode('this is not a protobuf at all'),
