@@ -70,7 +70,10 @@ describe('EmbeddingLookupSession', () => {
           expect(h.data[t * cols + e]).toBe(Math.fround((q - z) * scales[r * nb + b]!));
         }
       }
-      expect(reader.reads).toBe(3 * (withZp ? 3 : 2)); // rows 3, 0, 6 (-1): codes + scales (+ zero points) each
+      expect(reader.reads).toBe(3 + (withZp ? 2 : 1)); // rows 3, 0, 6 (-1), all scales (+ all zero points)
+      expect(s.reads).toBe(reader.reads);
+      await s.run({ input_ids: { dtype: 'int32', dims: [2], data: Int32Array.from([1, 1]) } });
+      expect(reader.reads).toBe(3 + (withZp ? 2 : 1) + 1); // scales are kept: one read per new row
       await s.release();
       expect(reader.closed).toBe(true);
       await expect(s.run({ input_ids: { dtype: 'int64', dims: [1], data: new BigInt64Array(1) } })).rejects.toThrow(/released/);

@@ -38,6 +38,8 @@ export interface BrowserBenchOptions {
    * the cache and is measured. False: one visit without the Cache API (every file downloaded).
    */
   readonly cache?: boolean;
+  /** More demo URL parameters (see the demo's README), e.g. `{ 'embedding-on-demand': '0' }`. */
+  readonly pageParams?: Readonly<Record<string, string>>;
   /** Give up after this long (default 15 minutes). */
   readonly timeoutMs?: number;
   /** Progress lines (app build, load, runs). */
@@ -229,6 +231,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     if (options.threads !== undefined) query.set('threads', String(options.threads));
     query.set('backend', options.engine ?? 'wasm-kernels');
     if (options.maxResidentChunks !== undefined) query.set('max-resident-chunks', String(options.maxResidentChunks));
+    for (const [k, v] of Object.entries(options.pageParams ?? {})) query.set(k, v);
     let firstLoadMs: number | undefined;
     if (useCache) {
       log(`first visit: downloading ${modelDir} into the cache of ${executablePath}\n`);

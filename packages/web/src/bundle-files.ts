@@ -7,6 +7,7 @@
  */
 import { BUNDLE_MANIFEST_FILE, TinyLlamaError, parseBundleManifest, type BundleFile, type BundleManifest, type ByteRangeReader } from '@tinyllama/core';
 import { download, openCache, store, streamInto, type ByteStaging, type FetchModelOptions } from './model-files.js';
+import { openOpfsFile } from './opfs-file.js';
 import { Sha256 } from './sha256.js';
 
 export type { ByteStaging } from './model-files.js';
@@ -67,9 +68,12 @@ export interface BundleFileReader {
    */
   readStaged(path: string, staging: ByteStaging): Promise<Uint8Array>;
   /**
-   * Random access to `path` without holding it in memory: the file is brought into the Cache API
-   * (downloaded and verified when missing), its cached copy is verified once by streaming it through
-   * SHA-256, and reads slice the cached Blob (on disk in browsers). Undefined without the Cache API.
+   * Random access to `path` without holding it in memory, where files may be stored (the Cache API is
+   * in use): in a worker with OPFS, a copy in the origin private file system (written from the cache
+   * or a download, verified by SHA-256 on every open, read through a synchronous access handle);
+   * elsewhere the file is brought into the Cache API (downloaded and verified when missing), its cached
+   * copy is verified once by streaming it through SHA-256, and reads slice the cached Blob (on disk in
+   * browsers). Undefined without the Cache API.
    */
   rangeReader(path: string): Promise<ByteRangeReader | undefined>;
 }
@@ -113,8 +117,26 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
     cachedFiles,
     cacheFailures,
     async rangeReader(path) {
-      const { key, file } = cacheKey(path);
+      const { url, key, file } = cacheKey(path);
       if (!cache) return undefined;
+      // OPFS first: synchronous reads in microseconds (a Blob slice is a round trip per read)
+      const opfs = await openOpfsFile({
+        path,
+        size: file.size,
+        sha256: file.sha256,
+        source: async () => {
+          const cached = await cache.match(key);
+          if (cached?.body) {
+            note(cachedFiles, path);
+            return cached.body;
+          }
+          return (await download(url, path, false, options))!;
+        },
+      });
+      if (opfs) {
+        options.onProgress?.({ file: path, loaded: file.size, total: file.size, fromCache: true });
+        return opfs;
+      }
       let hit = await cache.match(key);
       if (!hit) {
         await reader.read(path); // downloads, verifies and stores it (the bytes are dropped)
@@ -134,6 +156,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       let open: Blob | undefined = blob;
       return {
         size,
+        kind: 'cache',
         async read(offset, length) {
           if (!open) throw new TinyLlamaError('E_IO', `bundle file '${path}': read after close`);
           return new Uint8Array(await open.slice(offset, offset + length).arrayBuffer());

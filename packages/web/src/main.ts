@@ -101,7 +101,7 @@ function load(): void {
   ui.output.textContent = `Loading ${modelUrl} …`;
   delete ui.output.dataset.ids;
   setStatus('loading');
-  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, backend: params.backend, executionProviders: params.executionProviders, useCache: params.useCache, maxResidentChunks: params.maxResidentChunks });
+  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, backend: params.backend, executionProviders: params.executionProviders, useCache: params.useCache, embeddingOnDemand: params.embeddingOnDemand, maxResidentChunks: params.maxResidentChunks });
 }
 
 function settings(): GenerationSettings {
@@ -202,8 +202,8 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       ui.output.dataset.cacheFailures = m.cacheFailures.join('; ');
       if (m.bundle) {
         ui.output.dataset.bundleMode = m.bundle.mode;
-        ui.output.dataset.embedding = m.bundle.embeddingOnDemand ? 'on-demand' : 'loaded';
-        ui.stats.textContent += `. Bundle of ${m.bundle.chunks} layer chunks, ${m.bundle.mode}` + (m.bundle.embeddingOnDemand ? ', embedding rows read from the cache' : '');
+        ui.output.dataset.embedding = m.bundle.embedding;
+        ui.stats.textContent += `. Bundle of ${m.bundle.chunks} layer chunks, ${m.bundle.mode}` + (m.bundle.embedding === 'loaded' ? '' : `, embedding rows read on demand (${m.bundle.embedding})`);
       } else {
         delete ui.output.dataset.bundleMode;
         delete ui.output.dataset.embedding;

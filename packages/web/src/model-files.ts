@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { TinyLlamaError, concatBytes } from '@tinyllama/core';
+import { clearOpfsFiles } from './opfs-file.js';
 
 /** The files a built model directory must have. */
 export const REQUIRED_FILES = ['config.json', 'tokenizer.model', 'model.onnx'] as const;
@@ -90,8 +91,12 @@ export async function fetchModelFiles(baseUrl: string, options: FetchModelOption
   return { files, cachedFiles, cacheFailures, attention };
 }
 
-/** Deletes every cached model file (all URLs and versions). Resolves false when there is no Cache API. */
+/**
+ * Deletes every cached model file (all URLs and versions), in the Cache API and in the origin private
+ * file system. Resolves false when there is no Cache API.
+ */
 export async function clearModelCache(): Promise<boolean> {
+  await clearOpfsFiles();
   if (typeof caches === 'undefined') return false;
   return caches.delete(CACHE_NAME);
 }

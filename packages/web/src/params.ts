@@ -31,6 +31,11 @@ export interface DemoParams {
   readonly measureMemory: boolean;
   /** Use the Cache API (default true; `cache=0` turns it off). */
   readonly useCache: boolean;
+  /**
+   * Bundles: read embedding rows from the cached file as tokens need them (default true;
+   * `embedding-on-demand=0` loads the table into memory instead).
+   */
+  readonly embeddingOnDemand: boolean;
   /** Bundles: stream layer chunks, at most this many loaded at once (undefined: all resident). */
   readonly maxResidentChunks?: number;
 }
@@ -66,6 +71,7 @@ export function parseDemoParams(search: string): DemoParams {
     backend: parseBackend(q.get('backend')),
     executionProviders: (q.get('ep') || 'wasm').split(',').map((s) => s.trim()).filter(Boolean),
     useCache: flag(q, 'cache', true),
+    embeddingOnDemand: flag(q, 'embedding-on-demand', true),
     measureMemory: flag(q, 'measure-memory', true),
     maxResidentChunks: chunksText === null || chunksText.trim() === '' ? undefined : num(q, 'max-resident-chunks', 1, { integer: true, min: 1 }),
   };

@@ -39,6 +39,8 @@ export interface LoadRequest {
   readonly executionProviders: readonly string[];
   /** Use the Cache API (false: always download). */
   readonly useCache: boolean;
+  /** Bundles: read embedding rows from the cached file on demand (default true). */
+  readonly embeddingOnDemand?: boolean;
   /**
    * Bundles only: at most this many layer-chunk sessions loaded at once (streaming); undefined keeps
    * every chunk resident.
@@ -85,8 +87,11 @@ export interface ReadyEvent {
   readonly vocabSize: number;
   readonly contextLength: number;
   /** Set when the model is a chunked bundle: its chunk count and runner mode. */
-  /** Bundles: chunk count, resident or streaming, and whether embedding rows are read from the cached file on demand. */
-  readonly bundle?: { readonly chunks: number; readonly mode: 'resident' | 'streaming'; readonly embeddingOnDemand: boolean };
+  /**
+   * Bundles: chunk count, resident or streaming, and where embedding rows are read from on demand
+   * (`opfs`: the origin private file system; `cache`: the Cache API's Blob) or `loaded` (the embed graph).
+   */
+  readonly bundle?: { readonly chunks: number; readonly mode: 'resident' | 'streaming'; readonly embedding: string };
 }
 
 /** Worker → page: one streamed token. */

@@ -80,6 +80,7 @@ class InferenceWorker {
   async #loadBundle(req: LoadRequest, manifest: BundleManifest, backend: Backend): Promise<Omit<ReadyEvent, 'loadMs'>> {
     const b = await openWebBundle(req.modelUrl, manifest, backend, {
       useCache: req.useCache,
+      embeddingOnDemand: req.embeddingOnDemand,
       maxResidentChunks: req.maxResidentChunks,
       onProgress: (p) => this.post({ type: 'progress', ...p }),
       staging: this.#staging,
@@ -96,7 +97,7 @@ class InferenceWorker {
       executionProviders: req.executionProviders,
       vocabSize: b.config.vocabSize,
       contextLength: b.config.maxPositionEmbeddings,
-      bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode, embeddingOnDemand: b.runner.embed instanceof EmbeddingLookupSession },
+      bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode, embedding: b.runner.embed instanceof EmbeddingLookupSession ? (b.runner.embed.source ?? 'on-demand') : 'loaded' },
     };
   }
 

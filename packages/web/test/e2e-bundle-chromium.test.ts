@@ -59,8 +59,8 @@ describe.skipIf(skip !== undefined)(`web demo with a chunked bundle in headless 
     expect(ids(s)).toHaveLength(MAX_TOKENS);
     expect(ids(s)).toEqual(reference);
     expect(s.cachedFiles).toBe('');
-    // the embedding table was downloaded into the cache and its rows are read from there
-    expect(s.embedding).toBe('on-demand');
+    // the embedding table was written to the origin private file system and its rows are read there
+    expect(s.embedding).toBe('opfs');
     expect(browser.page.errors).toEqual([]);
   });
 
@@ -71,7 +71,7 @@ describe.skipIf(skip !== undefined)(`web demo with a chunked bundle in headless 
     const s = await waitForStatus(browser.page, ['done', 'error'], 80_000);
     expect(s.status, s.text).toBe('done');
     expect(s.bundleMode).toBe('streaming');
-    expect(s.embedding).toBe('on-demand');
+    expect(s.embedding).toBe('opfs');
     expect(ids(s)).toEqual(reference);
     // read at load: config, tokenizer, embed, head and the preloaded chunk 0
     expect(s.cachedFiles?.split(',')).toEqual(expect.arrayContaining(['config.json', 'tokenizer.model', 'embed.onnx', 'head.onnx', 'chunk_00.onnx']));

@@ -52,6 +52,7 @@ export async function fileRangeReader(path: string): Promise<ByteRangeReader> {
   const { size } = await handle.stat();
   return {
     size,
+    kind: 'file',
     async read(offset, length) {
       if (closed) throw new TinyLlamaError('E_IO', `'${path}': read after close`);
       const out = new Uint8Array(length);
