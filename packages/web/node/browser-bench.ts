@@ -129,6 +129,8 @@ interface PageState {
   status?: string;
   text: string;
   env: string;
+  /** Download progress of each file (`loaded/total`). */
+  files?: string;
   ids?: string;
   loadMs?: string;
   ttftMs?: string;
@@ -138,7 +140,8 @@ interface PageState {
 
 const readState = (): PageState => {
   const out = document.getElementById('output')!;
-  return { ...out.dataset, text: out.textContent ?? '', env: document.getElementById('env')?.textContent ?? '' };
+  const files = Array.from(document.querySelectorAll('#files .file'), (row) => row.textContent ?? '');
+  return { ...out.dataset, text: out.textContent ?? '', env: document.getElementById('env')?.textContent ?? '', files: files.join('; ') };
 };
 
 /**
@@ -218,7 +221,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
         const s = await page.evaluate(readState);
         if (s.status === 'error') throw new TinyLlamaError('E_BACKEND', `the browser demo failed: ${s.text}`);
         if (statuses.includes(s.status ?? '')) return s;
-        if (Date.now() > end) throw new TinyLlamaError('E_BACKEND', `the browser demo did not finish in ${timeoutMs} ms (status ${s.status})`);
+        if (Date.now() > end) throw new TinyLlamaError('E_BACKEND', `the browser demo did not finish in ${timeoutMs} ms (status ${s.status}; files ${s.files})`);
         // the figures come from the worker's own clock: poll sparingly (each poll is a CDP round
         // trip that takes CPU from the measured run)
         await new Promise((r) => setTimeout(r, 500));
@@ -237,6 +240,8 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       log(`first visit: downloading ${modelDir} into the cache of ${executablePath}\n`);
       await page.goto(`${server.url}?${query}`);
       firstLoadMs = Number((await waitFor(['done'])).loadMs);
+      // leave the page first: its worker ends and releases its files (an OPFS access handle is exclusive)
+      await page.goto('about:blank');
       await page.close();
       page = await context.newPage();
       phase = 'load';
