@@ -2,14 +2,17 @@
  * Reads a bundle's embed graph (`embed.onnx`) as a row lookup of one table in its external data file,
  * so a runner can read rows on demand ({@link EmbeddingLookupSession}) instead of loading the table.
  */
-import { BUNDLE_IO, IO, type AttrValue, type EmbeddingTableLayout } from '@tinyllama/core';
+import { BUNDLE_IO, IO, type AttrValue, type EmbeddingTableLayout, type RowDequantizer } from '@tinyllama/core';
 import { decodeModel, type TensorDef } from '@tinyllama/onnx';
+import { BLOCK_SIZES, dequantizeGatherBlock, type BlockSize } from '@tinyllama/quantize';
 
 /** An embed graph's table: its layout and the external data file holding it. */
 export interface EmbedLookup {
   readonly layout: EmbeddingTableLayout;
   /** The external data file (relative to the graph), e.g. `embed.onnx.data`. */
   readonly file: string;
+  /** Decodes one row of a quantised table (`@tinyllama/quantize`'s `dequantizeGatherBlock`). */
+  readonly dequantize?: RowDequantizer;
 }
 
 function intAttr(attrs: Readonly<Record<string, AttrValue>>, name: string, fallback: number): number {
@@ -60,7 +63,7 @@ export function embedLookupOf(embedOnnx: Uint8Array): EmbedLookup | undefined {
     const gatherAxis = intAttr(lookup.attrs, 'gather_axis', 0);
     const quantizeAxis = intAttr(lookup.attrs, 'quantize_axis', 1);
     if (!data || !scales || data.dtype !== 'uint8' || scales.dtype !== 'float32' || data.dims.length !== 2) return undefined;
-    if ((bits !== 4 && bits !== 8) || gatherAxis !== 0 || (quantizeAxis !== 1 && quantizeAxis !== -1)) return undefined;
+    if ((bits !== 4 && bits !== 8) || !(BLOCK_SIZES as readonly number[]).includes(blockSize) || gatherAxis !== 0 || (quantizeAxis !== 1 && quantizeAxis !== -1)) return undefined;
     const files = new Set([data.payload.location, scales.payload.location, ...(zp ? [zp.payload.location] : [])]);
     if (files.size !== 1) return undefined;
     const [rows, rowBytes] = data.dims as [number, number];
@@ -69,6 +72,7 @@ export function embedLookupOf(embedOnnx: Uint8Array): EmbedLookup | undefined {
     if (scales.dims.reduce((a, b) => a * b, 1) !== rows * blocks) return undefined;
     return {
       file: data.payload.location,
+      dequantize: (codes, rowScales, zeroPoints) => dequantizeGatherBlock({ V: 1, E: cols, bits, blockSize: blockSize as BlockSize, data: codes, scales: rowScales, zeroPoints }),
       layout: {
         ...io,
         rows,

@@ -1,4 +1,4 @@
-import type { EmbeddingTableLayout } from './embedding-lookup.js';
+import type { EmbeddingTableLayout, RowDequantizer } from './embedding-lookup.js';
 import type { AttentionStrategy } from './graph.js';
 import type { ProgressCallback, WeightSource } from './weights.js';
 
@@ -92,10 +92,10 @@ export interface ArchitecturePlugin<C extends DecoderConfig = DecoderConfig> {
   buildBundle?(weights: WeightSource, config: C, options: BuildBundleOptions): Promise<BuiltBundle>;
   /**
    * Reads a bundle's embed graph (the bytes of its `.onnx`) as a lookup of one table in an external
-   * data file (path relative to the graph), so runners can read rows on demand
-   * ({@link EmbeddingLookupSession}); undefined when the graph is not such a lookup. Optional.
+   * data file (path relative to the graph) with the format's row dequantizer, so runners can read rows
+   * on demand ({@link EmbeddingLookupSession}); undefined when the graph is not such a lookup. Optional.
    */
-  embedLookup?(embedOnnx: Uint8Array): { readonly layout: EmbeddingTableLayout; readonly file: string } | undefined;
+  embedLookup?(embedOnnx: Uint8Array): { readonly layout: EmbeddingTableLayout; readonly file: string; readonly dequantize?: RowDequantizer } | undefined;
 }
 
 /** Options of {@link ArchitecturePlugin.buildBundle}. */

@@ -23,9 +23,9 @@ export interface ByteRangeReader {
  * Where a row-lookup table lives in its file:
  * - `float32`: rows of `cols` float32 values at `dataOffset`;
  * - `block-quantized` (`com.microsoft.GatherBlockQuantized`, uint8 container, quantised along the row):
- *   row `r`'s codes at `dataOffset + r * ceil(cols * bits / 8)` (4-bit: two per byte, low nibble
- *   first), its `ceil(cols / blockSize)` float32 scales at `scalesOffset`, optional packed uint8 zero
- *   points at `zeroPointsOffset` (default 8 for 4 bits, 128 for 8). A value is `(q - zp) * scale`.
+ *   row `r`'s codes at `dataOffset + r * ceil(cols * bits / 8)`, its `ceil(cols / blockSize)` float32
+ *   scales at `scalesOffset`, optional packed zero points (`ceil(blocks * bits / 8)` bytes per row) at
+ *   `zeroPointsOffset`; a {@link RowDequantizer} turns them into values.
  */
 export interface EmbeddingTableLayout {
   readonly rows: number;
@@ -43,9 +43,16 @@ export interface EmbeddingTableLayout {
 }
 
 /**
+ * One block-quantised row's float32 values from its codes, block scales and packed zero points
+ * (undefined: the format's default). The quantisation format's own code supplies it (for Llama
+ * bundles, `@tinyllama/quantize`'s `dequantizeGatherBlock`), so the packing is known in one place.
+ */
+export type RowDequantizer = (codes: Uint8Array, scales: Float32Array, zeroPoints: Uint8Array | undefined) => Float32Array;
+
+/**
  * A framework {@link InferenceSession} computing an embedding lookup from a {@link ByteRangeReader}:
- * the same values as the graph it replaces (dequantisation `Math.fround((q - zp) * scale)`, as
- * onnxruntime and the wasm kernels compute it). The reader is closed with the session.
+ * the same values as the graph it replaces, given the format's {@link RowDequantizer}. The reader is
+ * closed with the session.
  */
 export class EmbeddingLookupSession implements InferenceSession {
   readonly inputNames: readonly string[];
@@ -65,12 +72,14 @@ export class EmbeddingLookupSession implements InferenceSession {
 
   /**
    * @param name Names the table in error messages (e.g. the file).
+   * @param dequantize Decodes a row of a `block-quantized` table (required for one).
    * @throws `E_CONFIG` when the layout is inconsistent or does not fit the file.
    */
   constructor(
     readonly layout: EmbeddingTableLayout,
     private readonly reader: ByteRangeReader,
     private readonly name: string,
+    private readonly dequantize?: RowDequantizer,
   ) {
     const { rows, cols, encoding, bits, blockSize } = layout;
     const bad = (why: string): never => {
@@ -85,6 +94,7 @@ export class EmbeddingLookupSession implements InferenceSession {
       if (bits !== 4 && bits !== 8) bad(`bits ${bits} (only 4 and 8)`);
       if (!blockSize || !Number.isInteger(blockSize) || blockSize < 1) bad(`block size ${blockSize}`);
       if (layout.scalesOffset === undefined) bad('no scales');
+      if (!dequantize) bad('no row dequantizer for a block-quantized table');
       this.#rowBytes = Math.ceil((cols * bits!) / 8);
       this.#blocks = Math.ceil(cols / blockSize!);
       this.#zpRow = Math.ceil((this.#blocks * bits!) / 8);
@@ -147,7 +157,7 @@ export class EmbeddingLookupSession implements InferenceSession {
       throw e;
     });
     const [codes, { scales, zeroPoints }] = await Promise.all([this.#read(dataOffset + r * rb, rb), this.#scales]);
-    return dequantizeRow(codes, scales.subarray(r * nb, (r + 1) * nb), zeroPoints?.subarray(r * zpRow, (r + 1) * zpRow), this.layout.bits!, this.layout.blockSize!, cols);
+    return this.dequantize!(codes, scales.subarray(r * nb, (r + 1) * nb), zeroPoints?.subarray(r * zpRow, (r + 1) * zpRow));
   }
 
   /** Every row's scales (and zero points), read once. */
@@ -174,20 +184,4 @@ export class EmbeddingLookupSession implements InferenceSession {
     this.reads += 1;
     return bytes;
   }
-}
-
-/**
- * One block-quantised row as float32: element `e` of block `b = floor(e / blockSize)` is
- * `Math.fround((q - zp) * scales[b])`; codes are 4-bit (two per byte, low nibble first) or 8-bit,
- * zero points packed the same way (absent: 8 / 128).
- */
-export function dequantizeRow(codes: Uint8Array, scales: Float32Array, zeroPoints: Uint8Array | undefined, bits: 4 | 8, blockSize: number, cols: number): Float32Array {
-  const out = new Float32Array(cols);
-  for (let e = 0; e < cols; e++) {
-    const b = Math.floor(e / blockSize);
-    const q = bits === 8 ? codes[e]! : (codes[e >> 1]! >> ((e & 1) << 2)) & 15;
-    const z = zeroPoints === undefined ? (bits === 8 ? 128 : 8) : bits === 8 ? zeroPoints[b]! : (zeroPoints[b >> 1]! >> ((b & 1) << 2)) & 15;
-    out[e] = Math.fround((q - z) * scales[b]!);
-  }
-  return out;
 }

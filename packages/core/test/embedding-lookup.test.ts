@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmbeddingLookupSession, TinyLlamaError, type ByteRangeReader, type EmbeddingTableLayout } from '../src/index.js';
+import { EmbeddingLookupSession, TinyLlamaError, type ByteRangeReader, type EmbeddingTableLayout, type RowDequantizer } from '../src/index.js';
 
 /** A reader over bytes in memory that counts reads. */
 function memoryReader(bytes: Uint8Array): ByteRangeReader & { reads: number; closed: boolean } {
@@ -32,6 +32,17 @@ function bytesOf(n: number, seed: number): Uint8Array {
 
 const io = { inputName: 'input_ids', outputName: 'hidden_states' } as const;
 
+/** A plain GatherBlockQuantized row decoder for the test (the real one comes from the format's package). */
+function rowDequantizer(bits: 4 | 8, blockSize: number, cols: number): RowDequantizer {
+  return (codes, scales, zps) =>
+    Float32Array.from({ length: cols }, (_, e) => {
+      const b = Math.floor(e / blockSize);
+      const q = bits === 8 ? codes[e]! : (codes[e >> 1]! >> (4 * (e & 1))) & 15;
+      const z = !zps ? (bits === 8 ? 128 : 8) : bits === 8 ? zps[b]! : (zps[b >> 1]! >> (4 * (b & 1))) & 15;
+      return (q - z) * scales[b]!;
+    });
+}
+
 describe('EmbeddingLookupSession', () => {
   for (const [bits, blockSize, cols, withZp] of [
     [4, 16, 40, false], // ragged last block
@@ -56,7 +67,7 @@ describe('EmbeddingLookupSession', () => {
       file.set(zps, zpOffset);
       const layout: EmbeddingTableLayout = { ...io, rows, cols, encoding: 'block-quantized', bits, blockSize, dataOffset: 8, scalesOffset, zeroPointsOffset: withZp ? zpOffset : undefined };
       const reader = memoryReader(file);
-      const s = new EmbeddingLookupSession(layout, reader, 'table');
+      const s = new EmbeddingLookupSession(layout, reader, 'table', rowDequantizer(bits, blockSize, cols));
       const ids = [3, 0, 6, 3, -1];
       const out = await s.run({ input_ids: { dtype: 'int64', dims: [1, 5], data: BigInt64Array.from(ids.map(BigInt)) } });
       const h = out.hidden_states!;
@@ -95,6 +106,8 @@ describe('EmbeddingLookupSession', () => {
     const s = new EmbeddingLookupSession(layout, memoryReader(file), 'emb.data');
     await expect(s.run({ input_ids: { dtype: 'int64', dims: [1], data: BigInt64Array.from([4n]) } })).rejects.toThrow(/id 4 out of range for 4 rows/);
     expect(() => new EmbeddingLookupSession({ ...layout, rows: 5 }, memoryReader(file), 'emb.data')).toThrow(/'emb.data': rows end past the file/);
+    const quantized: EmbeddingTableLayout = { ...layout, encoding: 'block-quantized', bits: 4, blockSize: 4, scalesOffset: 8 };
+    expect(() => new EmbeddingLookupSession(quantized, memoryReader(file), 'emb.data')).toThrow(/'emb.data': no row dequantizer/);
     const short: ByteRangeReader = { size: 64, read: async () => new Uint8Array(3), close: async () => {} };
     const err = await new EmbeddingLookupSession(layout, short, 'emb.data').run({ input_ids: { dtype: 'int64', dims: [1], data: BigInt64Array.from([1n]) } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TinyLlamaError);

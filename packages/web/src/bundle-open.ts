@@ -90,7 +90,7 @@ export async function openWebBundle(baseUrl: string, manifest: BundleManifest, b
     const reader = await files.rangeReader(path);
     if (!reader) return undefined;
     try {
-      return new EmbeddingLookupSession(lookup.layout, reader, path);
+      return new EmbeddingLookupSession(lookup.layout, reader, path, lookup.dequantize);
     } catch (e) {
       await reader.close();
       throw e;

@@ -156,7 +156,7 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
     for (const f of g.files) await local(f);
     const reader = await fileRangeReader(await local(path));
     try {
-      return new EmbeddingLookupSession(lookup.layout, reader, path);
+      return new EmbeddingLookupSession(lookup.layout, reader, path, lookup.dequantize);
     } catch (e) {
       await reader.close();
       throw e;
