@@ -188,7 +188,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
   let pagePeak = 0;
   // 'prime': the first visit that fills the cache (not counted)
   let phase: 'prime' | 'load' | 'generate' = options.cache === false ? 'load' : 'prime';
-  const phasePeak = { prime: 0, load: 0, generate: 0 };
+  const phasePeak = { load: 0, generate: 0 };
   let sampling = true;
   const tree = new ProcessTreeMemory(process.pid);
   const sample = (): void => {

@@ -148,7 +148,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       }
       // the cached copy is checked once (storage is not trusted); the Blob it yields is immutable
       const blob = await hit.blob();
-      const { size, sha256 } = blob.stream ? await hashStream(blob.stream()) : { size: blob.size, sha256: await sha256Hex(new Uint8Array(await blob.arrayBuffer())) };
+      const { size, sha256 } = await hashStream(blob.stream());
       if (size !== file.size || sha256 !== file.sha256) {
         await cache.delete(key);
         throw new TinyLlamaError('E_CORRUPT', `bundle file '${path}': checksum failed (cached copy: ${size} bytes, sha256 ${sha256}; the manifest says ${file.size}, ${file.sha256})`);
@@ -167,9 +167,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       };
     },
     async readStaged(path, staging) {
-      const file = fileOf(path);
-      const url = new URL(path, baseUrl).href;
-      const key = `${url}?tinyllama-sha256=${file.sha256}`;
+      const { url, key, file } = cacheKey(path);
       const hit = cache ? await cache.match(key) : undefined;
       let view: Uint8Array | undefined;
       const alloc = (n: number): Uint8Array => (view = staging.alloc(n));
@@ -205,9 +203,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       }
     },
     async read(path) {
-      const file = fileOf(path);
-      const url = new URL(path, baseUrl).href;
-      const key = `${url}?tinyllama-sha256=${file.sha256}`;
+      const { url, key, file } = cacheKey(path);
       const hit = cache ? await cache.match(key) : undefined;
       if (hit) {
         const bytes = new Uint8Array(await hit.arrayBuffer());
