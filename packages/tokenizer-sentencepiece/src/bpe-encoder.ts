@@ -80,20 +80,11 @@ function unsupportedReason(model: SentencePieceModel): string | undefined {
   return undefined;
 }
 
+const UTF8 = new TextEncoder();
+
 /** UTF-8 bytes of `s` (well-formed) appended to `out` through `map`. */
 function pushUtf8(s: string, map: Int32Array, out: number[]): void {
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) {
-      out.push(map[cp]);
-    } else if (cp < 0x800) {
-      out.push(map[0xc0 | (cp >> 6)], map[0x80 | (cp & 0x3f)]);
-    } else if (cp < 0x10000) {
-      out.push(map[0xe0 | (cp >> 12)], map[0x80 | ((cp >> 6) & 0x3f)], map[0x80 | (cp & 0x3f)]);
-    } else {
-      out.push(map[0xf0 | (cp >> 18)], map[0x80 | ((cp >> 12) & 0x3f)], map[0x80 | ((cp >> 6) & 0x3f)], map[0x80 | (cp & 0x3f)]);
-    }
-  }
+  for (const b of UTF8.encode(s)) out.push(map[b]);
 }
 
 /** The pure TypeScript encoder for BPE models without a charsmap. Create with {@link BpeEncoder.tryCreate}. */
