@@ -437,10 +437,11 @@ export class WasmKernels {
    * have grown since). Free with {@link freeTensor}.
    */
   allocTensor(dims: readonly number[]): HostTensor {
-    const t = this.#resident(dims, numel(dims));
-    const off = this.tensorOffset(t)!;
-    this.mem.u8.fill(0, off, off + numel(dims) * 4);
-    return t;
+    const n = numel(dims);
+    if (!Number.isInteger(n) || n < 0) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)}`);
+    // zeros without touching never-used pages: a cache's rows become resident as they are written
+    const off = this.mem.allocZeroed(n * 4, `tensor ${shapeToString(dims)}`);
+    return this.#register(off, off, dims, n);
   }
 
   /** A resident copy of float32 `values` (constants kernels read in place, e.g. rotary tables). Free with {@link freeTensor}. */

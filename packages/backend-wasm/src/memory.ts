@@ -19,6 +19,8 @@ export class LinearMemory {
   readonly #sizes = new Map<number, number>();
   #used = 0;
   #peak = 0;
+  /** End of the highest range ever handed out: the memory above it is still the zeros it grew with. */
+  #highWater = 0;
   /** Views over the whole memory, made again only when it grows (`memory.buffer` is costly to read). */
   #u8!: Uint8Array;
   #f32!: Float32Array;
@@ -93,6 +95,19 @@ export class LinearMemory {
     this.#sizes.set(offset, size);
     this.#used += size;
     this.#peak = Math.max(this.#peak, this.#used);
+    this.#highWater = Math.max(this.#highWater, offset + size);
+    return offset;
+  }
+
+  /**
+   * Allocates `bytes` of zeros. Only the part that earlier allocations used is cleared: memory never
+   * handed out is still zero, and its pages stay untouched (not resident) until written, so a KV cache
+   * sized for 256 positions costs the rows actually filled.
+   */
+  allocZeroed(bytes: number, what?: string): number {
+    const before = this.#highWater;
+    const offset = this.alloc(bytes, what);
+    if (offset < before) this.#u8.fill(0, offset, Math.min(offset + bytes, before));
     return offset;
   }
 

@@ -423,6 +423,21 @@ describe('wasm kernels', () => {
     }
   });
 
+  it('allocTensor gives zeros, clearing reused memory and leaving never-used memory untouched', () => {
+    const dirty = kernels.uploadTensor(new Float32Array(4096).fill(7), [4096]); // used memory, then freed
+    kernels.freeTensor(dirty);
+    const t = kernels.allocTensor([2, 4096]); // over the freed range and beyond the memory used so far
+    try {
+      expect(t.data.every((x) => x === 0)).toBe(true);
+      t.data.fill(3);
+    } finally {
+      kernels.freeTensor(t);
+    }
+    const again = kernels.allocTensor([3, 4096]);
+    expect(again.data.every((x) => x === 0)).toBe(true);
+    kernels.freeTensor(again);
+  });
+
   it('rejects unsupported weights with clear errors', () => {
     const q = new Uint8Array(16);
     expect(() => kernels.uploadNBits({ K: 32, N: 1, bits: 3, blockSize: 32, q, scales: new Float32Array(1) }, 'odd')).toThrow(/'odd'.*bits=3/);
