@@ -158,7 +158,7 @@ class KernelsSession implements WasmKernelsSession {
     for (const name of Object.keys(outputs)) {
       if (!this.#exec.outputNames.includes(name)) throw new TinyLlamaError('E_ARGUMENT', `in-place output '${name}' is not an output of the graph`);
     }
-    const result = this.#exec.run(feeds, new Set(Object.values(outputs)));
+    const result = this.#exec.run(feeds, new Set(Object.values(outputs)), outputs);
     // outputs a kernel did not write in place are copied into the caller's tensors
     for (const [name, target] of Object.entries(outputs)) {
       const r = result[name]!;

@@ -316,9 +316,11 @@ export class GraphExecutor {
   /**
    * Runs the graph on `feeds` (every graph input), returning the graph outputs by name. Tensors in
    * `inPlace` (the caller's in-place outputs) may be written by kernels that know how (the KV cache of
-   * GroupQueryAttention); the caller copies any other output into its in-place tensor.
+   * GroupQueryAttention). An output named in `targets` that the kernels made in their own memory is
+   * copied straight into that tensor (no intermediate JS buffer: a decode step then allocates nothing);
+   * the caller copies any other output into its in-place tensor.
    */
-  run(feeds: Readonly<Record<string, HostTensor>>, inPlace: ReadonlySet<HostTensor> = NO_TENSORS): Record<string, HostTensor> {
+  run(feeds: Readonly<Record<string, HostTensor>>, inPlace: ReadonlySet<HostTensor> = NO_TENSORS, targets?: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
     const ctx: RunContext = { inPlace };
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
     const values: (HostTensor | undefined)[] = new Array(this.#slots);
@@ -364,7 +366,12 @@ export class GraphExecutor {
       this.outputNames.forEach((name, k) => {
         const t = values[this.#outputSlots[k]!]!;
         // graph outputs leave the kernels' memory (the caller's in-place tensors stay where they are)
-        out[name] = owned.has(t) ? { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } : t;
+        const target = targets?.[name];
+        if (!owned.has(t)) out[name] = t;
+        else if (target && target.dtype === t.dtype && target.data.length === t.data.length) {
+          (target.data as Float32Array).set(t.data as Float32Array);
+          out[name] = target;
+        } else out[name] = { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() };
       });
       return out;
     } finally {

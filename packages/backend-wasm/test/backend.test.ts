@@ -19,6 +19,7 @@ import {
   TinyLlamaError,
   type Backend,
   type DecoderConfig,
+  type HostTensor,
   type InferenceSession,
   type ModelSource,
   type Runtime,
@@ -280,6 +281,12 @@ describe('loading and errors', () => {
       const out = await s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } });
       expect(k.mem.usedBytes).toBe(used);
       for (const name of ['y1', 'r', 'y2']) expect(k.mem.owns(out[name]!.data), name).toBe(false); // copied out
+      // a caller's in-place output receives the result straight from the kernels' memory
+      const y2: HostTensor = { dtype: 'float32', dims: [M, N2], data: new Float32Array(M * N2) };
+      const into = await s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }, { outputs: { y2 } });
+      expect(into.y2).toBe(y2);
+      expect(y2.data).toEqual(out.y2!.data);
+      expect(k.mem.usedBytes).toBe(used);
       const u1 = k.uploadNBits({ K, N, bits: 4, blockSize: 32, q: w1.B, scales: w1.scales }, 'u1');
       const u2 = k.uploadNBits({ K: N, N: N2, bits: 4, blockSize: 32, q: w2.B, scales: w2.scales }, 'u2');
       try {

@@ -13,7 +13,8 @@ export interface Runner {
   reset(): void;
   /**
    * Runs `ids` after the cached tokens. Returns logits [S, V] when `allLogits`, else the last
-   * position's logits [V].
+   * position's logits [V]. A runner may reuse the returned array for its next `forward` (so a decode
+   * step allocates nothing): copy it to keep it longer.
    */
   forward(ids: readonly number[], allLogits?: boolean): Promise<Float32Array>;
 }

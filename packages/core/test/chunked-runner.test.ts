@@ -153,6 +153,43 @@ describe('ChunkedRunner', () => {
     await r.release();
   });
 
+  it('reuses its step buffers with sessions that write outputs in place', async () => {
+    /** Like a backend with in-place outputs: copies each result into the caller's tensor of that name. */
+    const inPlace = (s: InferenceSession, seen: Array<[HostTensor, HostTensor]>): InferenceSession => ({
+      ...s,
+      supportsInPlaceOutputs: true,
+      async run(feeds, options) {
+        const out = await s.run(feeds);
+        for (const [name, target] of Object.entries(options?.outputs ?? {})) {
+          expect(target.data).toHaveLength(out[name]!.data.length);
+          (target.data as Float32Array).set(out[name]!.data as Float32Array);
+          if (feeds[BUNDLE_IO.hidden]) seen.push([feeds[BUNDLE_IO.hidden]!, target]);
+          out[name] = target;
+        }
+        return out;
+      },
+    });
+    const seen: Array<[HostTensor, HostTensor]> = [];
+    const log: string[] = [];
+    const base = provider(log);
+    const reuse = await ChunkedRunner.create(embed, inPlace(head, seen), { ...base, open: async (i) => inPlace(await base.open(i), seen) }, shape);
+    const plain = await ChunkedRunner.create(embed, head, provider([]), shape);
+    expect(await reuse.forward([1, 2], true)).toEqual(await plain.forward([1, 2], true));
+    const first = await reuse.forward([3]);
+    expect(first).toEqual(await plain.forward([3]));
+    const copy = first.slice();
+    const second = await reuse.forward([4]);
+    expect(second).toEqual(await plain.forward([4]));
+    expect(second).toBe(first); // one logits buffer for every step (the Runner contract allows it)
+    expect(copy).not.toEqual(second);
+    // a chunk never writes into the buffer it reads; one position's hidden states use two buffers in turn
+    for (const [input, output] of seen) expect(output.data).not.toBe(input.data);
+    const buffers = new Set(seen.filter(([i]) => i.dims[1] === 1).map(([, o]) => o.data));
+    expect(buffers.size).toBe(3); // two hidden buffers and the logits
+    await reuse.release();
+    await plain.release();
+  });
+
   it('rejects a memory limit that cannot hold one chunk', async () => {
     await expect(ChunkedRunner.create(embed, head, provider([]), shape, { memoryLimitMB: 0.5 })).rejects.toMatchObject({ code: 'E_ARGUMENT' });
     const r = await ChunkedRunner.create(embed, head, provider([]), shape, { memoryLimitMB: 2.5, fixedBytes: 0 });
