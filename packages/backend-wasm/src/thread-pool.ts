@@ -20,6 +20,8 @@ const ACTIVE = 1;
 const QUIT = 2;
 const ERROR = 3;
 const COUNTER = 4;
+/** How long {@link ThreadPool.run} waits for the workers that joined a call before it gives up. */
+const WAIT_LIMIT_MS = 60_000;
 /** Argument slots of a job. */
 export const MAX_ARGS = 24;
 
@@ -173,7 +175,13 @@ export class ThreadPool {
       // other threads of the process, V8's background compilation and GC, on small machines).
       let active = Atomics.load(ctl, ACTIVE);
       for (let i = 0; active !== 0 && i < 20000; i++) active = Atomics.load(ctl, ACTIVE);
+      // a kernel call takes milliseconds: a worker still inside it after a minute is stuck, and
+      // blocking this thread for ever would hang the page without a word
+      const deadline = active !== 0 ? performance.now() + WAIT_LIMIT_MS : 0;
       while (active !== 0) {
+        if (performance.now() > deadline) {
+          throw new TinyLlamaError('E_BACKEND', `wasm kernels: ${active} worker thread(s) did not finish call ${fn} (job ${this.#job}) in ${WAIT_LIMIT_MS / 1000} s`);
+        }
         Atomics.wait(ctl, ACTIVE, active, 1000);
         active = Atomics.load(ctl, ACTIVE);
       }

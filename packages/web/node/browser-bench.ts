@@ -69,6 +69,8 @@ export interface BrowserBenchResult {
   /** What the page saw: wasm threads, execution providers, isolation, bundle mode. */
   readonly env: string;
   readonly bundleMode?: string;
+  /** Bundle files whose read from the cache stalled and was retried on the measured page. */
+  readonly stalledReads?: readonly string[];
   /** The measured run's generated ids. */
   readonly ids: readonly number[];
 }
@@ -136,6 +138,7 @@ interface PageState {
   ttftMs?: string;
   decodeTokensPerSecond?: string;
   bundleMode?: string;
+  stalledReads?: string;
 }
 
 const readState = (): PageState => {
@@ -272,6 +275,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       peakPageMemoryMB: pagePeak / 1024 / 1024,
       env: s.env,
       bundleMode: s.bundleMode,
+      stalledReads: s.stalledReads ? s.stalledReads.split(',') : undefined,
       ids: s.ids ? s.ids.split(',').map(Number) : [],
     };
   } finally {

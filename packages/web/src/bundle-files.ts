@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { BUNDLE_MANIFEST_FILE, TinyLlamaError, parseBundleManifest, type BundleFile, type BundleManifest, type ByteRangeReader } from '@tinyllama/core';
-import { download, openCache, store, streamInto, type ByteStaging, type FetchModelOptions } from './model-files.js';
+import { download, openCache, store, streamInto, StallError, untilStalled, type ByteStaging, type FetchModelOptions } from './model-files.js';
 import { openOpfsFile } from './opfs-file.js';
 import { Sha256 } from './sha256.js';
 
@@ -60,6 +60,8 @@ export interface BundleFileReader {
   readonly cachedFiles: readonly string[];
   /** Files that could not be cached, with the reason. */
   readonly cacheFailures: readonly string[];
+  /** Files whose read from the cache stalled and was retried (see `StallError`). */
+  readonly stalledReads: readonly string[];
   /** Bytes of `path` (cache or network), verified against the manifest. */
   read(path: string): Promise<Uint8Array>;
   /**
@@ -98,9 +100,23 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
   const byPath = new Map(manifest.files.map((f) => [f.path, f]));
   const cachedFiles: string[] = [];
   const cacheFailures: string[] = [];
+  const stalledReads: string[] = [];
   const note = (list: string[], item: string): void => {
     if (!list.includes(item)) list.push(item);
   };
+  /** A read from the cache, run again once (`retry` true) when it stalls. */
+  const retryOnStall = async <T>(path: string, attempt: (retry: boolean) => Promise<T>): Promise<T> => {
+    try {
+      return await attempt(false);
+    } catch (e) {
+      if (!(e instanceof StallError)) throw e;
+      note(stalledReads, path);
+      return await attempt(true);
+    }
+  };
+  /** The cached response for `key` (a lookup that stalls is an error, not a hang). */
+  const stallMs = options.stallMs;
+  const match = (key: string, path: string): Promise<Response | undefined> => untilStalled(cache!.match(key), `cache lookup of '${path}'`, undefined, stallMs);
   const fileOf = (path: string): BundleFile => {
     const file = byPath.get(path);
     if (!file) throw new TinyLlamaError('E_CONFIG', `bundle manifest of '${baseUrl}' does not list '${path}'`);
@@ -116,6 +132,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
     manifest,
     cachedFiles,
     cacheFailures,
+    stalledReads,
     async rangeReader(path) {
       const { url, key, file } = cacheKey(path);
       if (!cache) return undefined;
@@ -125,7 +142,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
         size: file.size,
         sha256: file.sha256,
         source: async () => {
-          const cached = await cache.match(key);
+          const cached = await match(key, path);
           if (cached?.body) {
             note(cachedFiles, path);
             return cached.body;
@@ -137,10 +154,10 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
         options.onProgress?.({ file: path, loaded: file.size, total: file.size, fromCache: true });
         return opfs;
       }
-      let hit = await cache.match(key);
+      let hit = await match(key, path);
       if (!hit) {
         await reader.read(path); // downloads, verifies and stores it (the bytes are dropped)
-        hit = await cache.match(key);
+        hit = await match(key, path);
         if (!hit) return undefined; // could not be cached (quota): the caller loads the file instead
       } else {
         options.onProgress?.({ file: path, loaded: file.size, total: file.size, fromCache: true });
@@ -168,14 +185,22 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
     },
     async readStaged(path, staging) {
       const { url, key, file } = cacheKey(path);
-      const hit = cache ? await cache.match(key) : undefined;
+      const hit = cache ? await match(key, path) : undefined;
       let view: Uint8Array | undefined;
       const alloc = (n: number): Uint8Array => (view = staging.alloc(n));
       try {
         let bytes: Uint8Array;
         if (hit?.body) {
-          bytes = await streamInto(hit.body, alloc(file.size), `bundle file '${path}'`);
-          options.onProgress?.({ file: path, loaded: bytes.length, total: bytes.length, fromCache: true });
+          const what = `bundle file '${path}'`;
+          const target = alloc(file.size);
+          const onBytes = (loaded: number): void => options.onProgress?.({ file: path, loaded, total: file.size, fromCache: true });
+          // a retry reads a fresh response with the default reader (the first read uses a BYOB one)
+          bytes = await retryOnStall(path, async (retry) => {
+            const body = retry ? (await match(key, path))?.body : hit.body;
+            if (!body) throw new TinyLlamaError('E_IO', `${what}: no longer in the cache`);
+            return streamInto(body, target, what, { byob: !retry, onBytes, stallMs });
+          });
+          onBytes(bytes.length);
         } else {
           // a content-length other than the manifest's (e.g. a compressed transfer): plain buffer, copied after
           bytes = (await download(url, path, false, options, (n) => (n === file.size ? alloc(n) : new Uint8Array(n))))!;
@@ -204,9 +229,13 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
     },
     async read(path) {
       const { url, key, file } = cacheKey(path);
-      const hit = cache ? await cache.match(key) : undefined;
+      const hit = cache ? await match(key, path) : undefined;
       if (hit) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
+        const bytes = await retryOnStall(path, async (retry) => {
+          const res = retry ? await match(key, path) : hit;
+          if (!res) throw new TinyLlamaError('E_IO', `bundle file '${path}': no longer in the cache`);
+          return new Uint8Array(await untilStalled(res.arrayBuffer(), `bundle file '${path}'`, undefined, stallMs));
+        });
         options.onProgress?.({ file: path, loaded: bytes.length, total: bytes.length, fromCache: true });
         await verifyBundleFile(file, bytes); // cached bytes are checked again: storage is not trusted
         note(cachedFiles, path);

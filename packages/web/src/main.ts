@@ -200,6 +200,8 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
         `loaded in ${m.loadMs.toFixed(0)} ms, vocabulary ${m.vocabSize}, context ${m.contextLength}` +
         (m.cacheFailures.length ? `. Not cached (downloaded again next time): ${m.cacheFailures.join('; ')}` : '');
       ui.output.dataset.cacheFailures = m.cacheFailures.join('; ');
+      ui.output.dataset.stalledReads = (m.stalledReads ?? []).join(',');
+      if (m.stalledReads?.length) ui.stats.textContent += `. Cache reads that stalled and were retried: ${m.stalledReads.join(', ')}`;
       if (m.bundle) {
         ui.output.dataset.bundleMode = m.bundle.mode;
         ui.output.dataset.embedding = m.bundle.embedding;

@@ -48,6 +48,11 @@ export interface FetchModelOptions {
   readonly useCache?: boolean;
   readonly onProgress?: (p: FileProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Milliseconds a read from the Cache API may bring no data before it is abandoned (a bundle reader
+   * then retries once; downloads get three times as long). Default {@link STALL_MS}.
+   */
+  readonly stallMs?: number;
 }
 
 /** The bytes of a model directory's files by name, and which came from the cache. */
@@ -195,7 +200,7 @@ export async function download(
         report(loaded);
         lastReport = loaded;
       }
-    });
+    }, `download of '${url}'`, true, 3 * (options.stallMs ?? STALL_MS)); // a slow network may pause longer than storage
   } catch (e) {
     throw new TinyLlamaError('E_IO', `download of '${url}' failed after ${loaded} bytes: ${(e as Error).message}`, { cause: e });
   }
@@ -235,14 +240,32 @@ function fnv1a(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** Streams a body into `view` (exactly its length); returns the filled view. @throws `E_CORRUPT` naming `what` (e.g. `bundle file 'x'`) on another length. */
-export async function streamInto(body: ReadableStream<Uint8Array>, view: Uint8Array, what: string): Promise<Uint8Array> {
+/**
+ * Streams a body into `view` (exactly its length); returns the filled view. `byob: false` reads with
+ * the default reader; `onBytes` hears the bytes written so far every 4 MB.
+ * @throws `E_CORRUPT` naming `what` (e.g. `bundle file 'x'`) on another length, {@link StallError}
+ * when the stream stalls.
+ */
+export async function streamInto(
+  body: ReadableStream<Uint8Array>,
+  view: Uint8Array,
+  what: string,
+  options: { readonly byob?: boolean; readonly onBytes?: (loaded: number) => void; readonly stallMs?: number } = {},
+): Promise<Uint8Array> {
   let at = 0;
-  await forEachChunk(body, (value) => {
-    if (at + value.length > view.length) throw new TinyLlamaError('E_CORRUPT', `${what}: checksum failed (longer than the expected ${view.length} bytes)`);
-    view.set(value, at);
-    at += value.length;
-  });
+  let reported = 0;
+  await forEachChunk(
+    body,
+    (value) => {
+      if (at + value.length > view.length) throw new TinyLlamaError('E_CORRUPT', `${what}: checksum failed (longer than the expected ${view.length} bytes)`);
+      view.set(value, at);
+      at += value.length;
+      if (options.onBytes && at - reported >= PROGRESS_STEP) options.onBytes((reported = at));
+    },
+    what,
+    options.byob,
+    options.stallMs,
+  );
   if (at !== view.length) throw new TinyLlamaError('E_CORRUPT', `${what}: checksum failed (size ${at} bytes, expected ${view.length})`);
   return view;
 }
@@ -251,19 +274,21 @@ export async function streamInto(body: ReadableStream<Uint8Array>, view: Uint8Ar
  * Calls `fn` with each chunk of `body`, in order. A byte stream (fetch and Cache API bodies) is read
  * with a BYOB reader into one reused 1 MB buffer, so a 45 MB file leaves no per-chunk garbage behind
  * (the default reader hands out a fresh buffer per chunk, ~100 MB of JS garbage over a bundle's load);
- * `fn` must copy what it keeps before returning.
+ * `fn` must copy what it keeps before returning. A read that brings nothing for `stallMs` cancels the
+ * stream and throws a {@link StallError}.
  */
-async function forEachChunk(body: ReadableStream<Uint8Array>, fn: (chunk: Uint8Array) => void): Promise<void> {
+async function forEachChunk(body: ReadableStream<Uint8Array>, fn: (chunk: Uint8Array) => void, what: string, useByob = true, stallMs = STALL_MS): Promise<void> {
   let byob: ReadableStreamBYOBReader | undefined;
   try {
-    byob = body.getReader({ mode: 'byob' });
+    byob = useByob ? body.getReader({ mode: 'byob' }) : undefined;
   } catch {
     byob = undefined; // not a byte stream
   }
   if (byob) {
+    const reader = byob;
     let buf = new ArrayBuffer(1 << 20);
     for (;;) {
-      const { done, value } = await byob.read(new Uint8Array(buf));
+      const { done, value } = await untilStalled(reader.read(new Uint8Array(buf)), what, () => void reader.cancel().catch(() => undefined), stallMs);
       if (value && value.length > 0) fn(value);
       if (done || !value) break;
       buf = value.buffer as ArrayBuffer; // the buffer comes back (transferred) with the chunk
@@ -272,8 +297,45 @@ async function forEachChunk(body: ReadableStream<Uint8Array>, fn: (chunk: Uint8A
   }
   const reader = body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await untilStalled(reader.read(), what, () => void reader.cancel().catch(() => undefined), stallMs);
     if (done) break;
     fn(value);
+  }
+}
+
+/** Bytes between two progress reports of a file streamed from the cache. */
+const PROGRESS_STEP = 4 << 20;
+
+/**
+ * How long a read from storage may go without progress: a stream that delivers nothing for this long
+ * is stalled (seen once in about ten loads of a 560 MB bundle from the Cache API in headless Chromium,
+ * which then waited for ever).
+ */
+export const STALL_MS = 20_000;
+
+/** The `E_IO` error of a read that stalled (see {@link untilStalled}): readers retry once on it. */
+export class StallError extends TinyLlamaError {
+  constructor(message: string) {
+    super('E_IO', message);
+    this.name = 'StallError';
+  }
+}
+
+/**
+ * `p`, or a {@link StallError} when it has not settled after {@link STALL_MS};
+ * `onStall` then cancels what `p` waits for.
+ */
+export async function untilStalled<T>(p: Promise<T>, what: string, onStall?: () => void, ms = STALL_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new StallError(`${what}: no data for ${ms / 1000} s`));
+      onStall?.(); // after the rejection: cancelling settles `p`, which must not win the race
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -78,6 +78,8 @@ export interface ReadyEvent {
   readonly cachedFiles: readonly string[];
   /** Files that could not be cached, with the reason (e.g. the storage quota). */
   readonly cacheFailures: readonly string[];
+  /** Files whose read from the cache stalled and was retried (bundles). */
+  readonly stalledReads?: readonly string[];
   /** Bytes of all model files. */
   readonly modelBytes: number;
   readonly numThreads: number;

@@ -91,6 +91,7 @@ class InferenceWorker {
       type: 'ready',
       cachedFiles: b.files.cachedFiles,
       cacheFailures: b.files.cacheFailures,
+      stalledReads: b.files.stalledReads,
       modelBytes: manifest.files.reduce((n, f) => n + f.size, 0),
       numThreads: req.numThreads,
       backend: req.backend,

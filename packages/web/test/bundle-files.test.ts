@@ -136,6 +136,35 @@ describe('rangeReader: random access to a cached file without holding it', () =>
     return { cache, caches: { open: async () => cache, delete: async () => true } };
   }
 
+  it('a cached read that brings no data is retried once with a fresh response, then fails as E_IO instead of hanging', async () => {
+    const fake = fakeCaches();
+    const saved = (globalThis as { caches?: unknown }).caches;
+    (globalThis as { caches?: unknown }).caches = fake.caches;
+    const key = `http://127.0.0.1:9/${file.path}?tinyllama-sha256=${file.sha256}`;
+    /** A response whose body never delivers a byte (what a stalled Cache API read looks like). */
+    const silent = () => new Response(new ReadableStream({ type: 'bytes', pull: () => new Promise<void>(() => undefined) }));
+    let stalls = 0;
+    const match = fake.cache.match;
+    fake.cache.match = async (k: string) => (stalls-- > 0 ? silent() : match(k));
+    try {
+      fake.cache.entries.set(key, new Response(data));
+      const st = { alloc: (n: number) => new Uint8Array(n), sha256: (v: Uint8Array) => createHash('sha256').update(v).digest('hex'), release: () => undefined };
+      for (const read of ['readStaged', 'read'] as const) {
+        stalls = 1; // the first response stalls, the retry's is good
+        const files = await bundleFileReader('http://127.0.0.1:9/', manifest, { stallMs: 50 });
+        const got = read === 'read' ? await files.read(file.path) : await files.readStaged(file.path, st);
+        expect(Buffer.from(got).equals(Buffer.from(data)), read).toBe(true);
+        expect(files.stalledReads).toEqual([file.path]);
+        stalls = 2; // both stall: an error naming the file, not a hang
+        const again = await bundleFileReader('http://127.0.0.1:9/', manifest, { stallMs: 50 });
+        const failing = read === 'read' ? again.read(file.path) : again.readStaged(file.path, st);
+        await expect(failing, read).rejects.toMatchObject({ code: 'E_IO', message: expect.stringMatching(/'embed\.onnx\.data': no data for 0\.05 s/) });
+      }
+    } finally {
+      (globalThis as { caches?: unknown }).caches = saved;
+    }
+  });
+
   it('downloads and caches a missing file, then reads ranges from the cached copy; corruption is E_CORRUPT', async () => {
     let requests = 0;
     const server = createServer((_req, res) => {

@@ -1,0 +1,23 @@
+import { Session } from 'node:inspector/promises';
+import { createNodeRuntime } from './dist/compose.js';
+import { loadBundle } from '@tinyllama/core/node';
+import { argmax } from '@tinyllama/core';
+const rt = createNodeRuntime({ threads: 2 });
+const b = await loadBundle(rt, '/work/models/tl-int4-b128-bundle', { backend: 'wasm-kernels', threads: 2 });
+const r = b.runner;
+let logits = await r.forward([1, 500, 600, 700]);
+for (let i = 0; i < 8; i++) logits = await r.forward([argmax(logits)]);
+const s = new Session(); s.connect();
+await s.post('Profiler.enable'); await s.post('Profiler.setSamplingInterval', { interval: 200 });
+await s.post('Profiler.start');
+const N = 48; const t0 = performance.now();
+for (let i = 0; i < N; i++) logits = await r.forward([argmax(logits)]);
+const ms = (performance.now() - t0) / N;
+const { profile } = await s.post('Profiler.stop');
+const self = new Map(); const byId = new Map(profile.nodes.map(n => [n.id, n]));
+const counts = new Map(); for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+let total = 0, wasm = 0, idle = 0;
+for (const [id, c] of counts) { const n = byId.get(id); const f = n.callFrame; total += c; const key = `${f.functionName || '(anon)'} ${f.url.split('/').slice(-2).join('/')}`; self.set(key, (self.get(key) ?? 0) + c); if (f.url.startsWith('wasm') || /^\$?[a-z_0-9]+$/.test(f.functionName) && !f.url) wasm += c; if (f.functionName === '(idle)' || f.functionName === '(program)' ) idle += c; }
+console.log('ms/token', ms.toFixed(2));
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log((100 * v / total).toFixed(1).padStart(5), '%', k);
+process.exit(0);
