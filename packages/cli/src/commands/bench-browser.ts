@@ -70,6 +70,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     peakGenerateMemoryMB: round(r.peakGenerateMemoryMB),
     peakPageMemoryMB: round(r.peakPageMemoryMB),
     ...(r.bundleMode ? { bundle: { mode: r.bundleMode } } : {}),
+    ...(r.stalledReads?.length ? { stalledReads: r.stalledReads } : {}),
   };
   if (v.json) io.out(`${JSON.stringify(result)}\n`);
   else {
@@ -80,6 +81,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
     io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (browser processes, PSS; loading ${result.peakLoadMemoryMB.toFixed(0)} MB, generating ${result.peakGenerateMemoryMB.toFixed(0)} MB)\n`);
     io.out(`page memory      ${result.peakPageMemoryMB.toFixed(0)} MB (the page's renderer process with its workers, PSS)\n`);
+    if (r.stalledReads?.length) io.out(`stalled reads    ${r.stalledReads.join(', ')} (the Cache API delivered nothing for 20 s; read again)\n`);
   }
   return 0;
 }
