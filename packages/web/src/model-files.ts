@@ -307,9 +307,9 @@ async function forEachChunk(body: ReadableStream<Uint8Array>, fn: (chunk: Uint8A
 const PROGRESS_STEP = 4 << 20;
 
 /**
- * How long a read from storage may go without progress: a stream that delivers nothing for this long
- * is stalled (seen once in about ten loads of a 560 MB bundle from the Cache API in headless Chromium,
- * which then waited for ever).
+ * How long a read from storage may go without progress before it counts as stalled (a guard: about 1 in
+ * 10 loads of a 560 MB bundle from the Cache API in headless Chromium once waited for ever, at a step
+ * not yet pinned down).
  */
 export const STALL_MS = 20_000;
 
