@@ -73,6 +73,8 @@ const send = (m: PageMessage): void => worker.postMessage(m);
 /** Per-file progress rows. */
 const fileRows = new Map<string, { bar: HTMLProgressElement; label: HTMLSpanElement }>();
 let memory: MemoryReading | undefined;
+/** The worker's wasm kernels memory (the model's weights, KV cache, scratch), when it reports one. */
+let modelMemory: number | undefined;
 let run = { ids: [] as number[], start: 0, first: 0, tokPerSec: 0 };
 let autorunPending = params.autorun;
 
@@ -168,14 +170,20 @@ function renderStats(extra = ''): void {
   const parts = [`${n} token${n === 1 ? '' : 's'}`];
   if (run.first) parts.push(`first token ${(run.first - run.start).toFixed(0)} ms`);
   if (run.tokPerSec) parts.push(`${run.tokPerSec.toFixed(1)} tok/s`);
-  if (memory) parts.push(`memory ${formatBytes(memory.bytes)} (${memory.source})`);
+  if (modelMemory !== undefined) {
+    // the model's own memory, plus this page's JS heap when the browser says
+    const heap = memory?.source === 'performance.memory' ? ` + page JS heap ${formatBytes(memory.bytes)}` : '';
+    parts.push(`memory: model ${formatBytes(modelMemory)} (wasm)${heap}`);
+  } else if (memory) parts.push(`memory ${formatBytes(memory.bytes)} (${memory.source})`);
   ui.stats.textContent = parts.join(' · ') + extra;
 }
 
-async function refreshMemory(): Promise<void> {
+async function refreshMemory(extra = ''): Promise<void> {
   if (!params.measureMemory) return;
-  memory = (await measureMemory()) ?? memory;
-  renderStats();
+  // with the model's own figure, only the page's heap is read: Chromium's whole-agent reading counts
+  // the shared wasm memory's address-space reservation (~3.5 GB), not the bytes in use
+  memory = (modelMemory !== undefined ? heapReading() : await measureMemory()) ?? memory;
+  renderStats(extra);
 }
 
 worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
@@ -193,6 +201,9 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       break;
     }
     case 'ready':
+      modelMemory = m.modelMemoryBytes;
+      if (modelMemory === undefined) delete ui.output.dataset.modelMemory;
+      else ui.output.dataset.modelMemory = String(modelMemory);
       ui.output.dataset.cachedFiles = m.cachedFiles.join(',');
       ui.output.dataset.loadMs = String(m.loadMs);
       ui.output.textContent = '';
@@ -210,8 +221,10 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
         delete ui.output.dataset.bundleMode;
         delete ui.output.dataset.embedding;
       }
+      if (modelMemory !== undefined) ui.stats.textContent += `. Model memory ${formatBytes(modelMemory)} (wasm)`;
       setStatus('ready');
-      void refreshMemory();
+      // the whole-page reading replaces the ready line with the stats line when it comes
+      if (modelMemory === undefined) void refreshMemory();
       if (autorunPending) {
         autorunPending = false;
         generate();
@@ -235,9 +248,11 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       ui.output.dataset.finishReason = m.finishReason;
       ui.output.dataset.ttftMs = String(m.ttftMs);
       ui.output.dataset.decodeTokensPerSecond = String(m.decodeTokensPerSecond);
+      modelMemory = m.modelMemoryBytes ?? modelMemory;
+      if (modelMemory !== undefined) ui.output.dataset.modelMemory = String(modelMemory);
       renderStats(` · ${m.finishReason}`);
       setStatus('done');
-      void refreshMemory();
+      void refreshMemory(` · ${m.finishReason}`);
       break;
     case 'error':
       showError(`${m.code ? `[${m.code}] ` : ''}${m.message}`);

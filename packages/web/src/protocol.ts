@@ -78,6 +78,11 @@ export interface ReadyEvent {
   readonly cachedFiles: readonly string[];
   /** Files that could not be cached, with the reason (e.g. the storage quota). */
   readonly cacheFailures: readonly string[];
+  /**
+   * Bytes of the wasm kernels' linear memory: the model's weights, KV cache and scratch (what the model
+   * holds; undefined on onnxruntime-web, which does not say).
+   */
+  readonly modelMemoryBytes?: number;
   /** Files whose read from the cache stalled and was retried (bundles). */
   readonly stalledReads?: readonly string[];
   /** Bytes of all model files. */
@@ -112,6 +117,8 @@ export interface DoneEvent {
   readonly finishReason: string;
   readonly ttftMs: number;
   readonly decodeTokensPerSecond: number;
+  /** See {@link ReadyEvent.modelMemoryBytes} (after the generation: with its KV cache). */
+  readonly modelMemoryBytes?: number;
 }
 
 /** Worker → page: loading or generation failed. */

@@ -37,6 +37,8 @@ class InferenceWorker {
   #loading?: Promise<void>;
   #abort?: AbortController;
   #staging?: ByteStaging;
+  /** Bytes of the kernels' linear memory, when the backend is our wasm kernels. */
+  #modelMemory?: () => number;
 
   constructor(private readonly post: (m: WorkerMessage) => void) {}
 
@@ -68,13 +70,14 @@ class InferenceWorker {
     const backend = kernelsBackend ?? createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
     await backend.init();
     const kernels = kernelsBackend?.kernels();
+    this.#modelMemory = kernels ? () => kernels.mem.capacityBytes : undefined;
     // our kernels take files written straight into their memory (no whole-file JS copies)
     this.#staging = kernels
       ? { alloc: (n) => kernels.stage(n), sha256: (v) => kernels.sha256Hex(v), release: (v) => kernels.releaseStaging(v) }
       : undefined;
     const manifest = await fetchBundleManifest(req.modelUrl);
     const ready = manifest ? await this.#loadBundle(req, manifest, backend) : await this.#loadDirectory(req, backend);
-    this.post({ ...ready, loadMs: performance.now() - t0 });
+    this.post({ ...ready, loadMs: performance.now() - t0, modelMemoryBytes: this.#modelMemory?.() });
   }
 
   async #loadBundle(req: LoadRequest, manifest: BundleManifest, backend: Backend): Promise<Omit<ReadyEvent, 'loadMs'>> {
@@ -174,6 +177,7 @@ class InferenceWorker {
       finishReason: r.finishReason,
       ttftMs: r.timings.ttftMs,
       decodeTokensPerSecond: r.timings.decodeTokensPerSecond,
+      modelMemoryBytes: this.#modelMemory?.(),
     });
   }
 }

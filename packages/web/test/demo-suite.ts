@@ -10,6 +10,7 @@ export interface OutputState {
   cacheFailures?: string;
   bundleMode?: string;
   embedding?: string;
+  modelMemory?: string;
   text: string;
   env: string;
   isolated: boolean;

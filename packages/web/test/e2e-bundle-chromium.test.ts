@@ -61,6 +61,8 @@ describe.skipIf(skip !== undefined)(`web demo with a chunked bundle in headless 
     expect(s.cachedFiles).toBe('');
     // the embedding table was written to the origin private file system and its rows are read there
     expect(s.embedding).toBe('opfs');
+    // the page shows the model's memory: the wasm kernels' linear memory, weights and KV cache included
+    expect(Number(s.modelMemory)).toBeGreaterThan(0);
     expect(browser.page.errors).toEqual([]);
   });
 
