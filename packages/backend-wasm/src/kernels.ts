@@ -440,7 +440,7 @@ export class WasmKernels {
     const n = numel(dims);
     if (!Number.isInteger(n) || n < 0) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)}`);
     // zeros without touching never-used pages: a cache's rows become resident as they are written
-    const off = this.mem.allocZeroed(n * 4, `tensor ${shapeToString(dims)}`);
+    const off = this.mem.allocZeroed(n * 4, () => `tensor ${shapeToString(dims)}`);
     return this.#register(off, off, dims, n);
   }
 
@@ -500,7 +500,7 @@ export class WasmKernels {
   /** Allocates a resident float32 tensor of `dims` holding `n` values (uninitialised). */
   #resident(dims: readonly number[], n: number): HostTensor {
     if (!Number.isInteger(n) || n < 0 || n !== numel(dims)) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)} for ${n} values`);
-    const off = this.mem.alloc(n * 4, `tensor ${shapeToString(dims)}`);
+    const off = this.mem.alloc(n * 4, () => `tensor ${shapeToString(dims)}`);
     return this.#register(off, off, dims, n);
   }
 

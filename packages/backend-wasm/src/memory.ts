@@ -80,8 +80,11 @@ export class LinearMemory {
     return this.memory.buffer.byteLength;
   }
 
-  /** Allocates `bytes` (64-byte aligned); grows the memory when no free range fits. */
-  alloc(bytes: number, what = 'buffer'): number {
+  /**
+   * Allocates `bytes` (64-byte aligned); grows the memory when no free range fits. `what` names the
+   * buffer in errors (a function: built only then, off the per-step path).
+   */
+  alloc(bytes: number, what: string | (() => string) = 'buffer'): number {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
     let i = this.#free.findIndex((r) => r.end - r.offset >= size);
     if (i < 0) {
@@ -104,7 +107,7 @@ export class LinearMemory {
    * handed out is still zero, and its pages stay untouched (not resident) until written, so a KV cache
    * sized for 256 positions costs the rows actually filled.
    */
-  allocZeroed(bytes: number, what?: string): number {
+  allocZeroed(bytes: number, what?: string | (() => string)): number {
     const before = this.#highWater;
     const offset = this.alloc(bytes, what);
     if (offset < before) this.#u8.fill(0, offset, Math.min(offset + bytes, before));
@@ -163,7 +166,8 @@ export class LinearMemory {
     return this.#f32.slice(offset >> 2, (offset >> 2) + length);
   }
 
-  #grow(size: number, what: string): void {
+  #grow(size: number, label: string | (() => string)): void {
+    const what = typeof label === 'function' ? label() : label;
     const current = this.memory.buffer.byteLength / PAGE;
     const last = this.#free[this.#free.length - 1];
     const tailFree = last && last.end === current * PAGE ? last.end - last.offset : 0;
