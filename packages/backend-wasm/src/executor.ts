@@ -24,6 +24,8 @@ interface Step {
   readonly outputs: readonly number[];
   /** Slots whose last use is this step (freed after it). */
   readonly release: readonly number[];
+  /** The input tensors of the running step (one array per step, reused by every run). */
+  readonly args: (HostTensor | undefined)[];
   /** Name in profiles (default: the node's op type). */
   readonly label?: string;
 }
@@ -181,7 +183,7 @@ export class GraphExecutor {
     };
     const constants = new Map<number, HostTensor>();
     const onlyForWasm = new Set<string>();
-    const steps: Step[] = [];
+    const steps: Omit<Step, 'args'>[] = [];
     let jsWeightBytes = 0;
     try {
       // quantised matmuls whose weights are initializers go to the wasm kernels
@@ -290,7 +292,7 @@ export class GraphExecutor {
     });
     const release: number[][] = steps.map(() => []);
     for (const [s, i] of last) if (!keep.has(s)) release[i]!.push(s);
-    const finalSteps = steps.map((st, i) => ({ ...st, release: release[i]! }));
+    const finalSteps: Step[] = steps.map((st, i) => ({ ...st, release: release[i]!, args: new Array<HostTensor | undefined>(st.inputs.length).fill(undefined) }));
 
     return new GraphExecutor({
       inputNames: model.inputs.map((i) => i.name).filter((n) => !initializers.has(n)),
@@ -337,7 +339,12 @@ export class GraphExecutor {
     const owned = new Set<HostTensor>();
     try {
       for (const st of this.#steps) {
-        const inputs = st.inputs.map((s) => (s < 0 ? undefined : values[s]));
+        // the step's own input array, refilled each run (runs are synchronous and never nested)
+        const inputs = st.args;
+        for (let i = 0; i < st.inputs.length; i++) {
+          const slot = st.inputs[i]!;
+          inputs[i] = slot < 0 ? undefined : values[slot];
+        }
         let outs: HostTensor[];
         const t0 = this.profile ? performance.now() : 0;
         try {
@@ -351,16 +358,19 @@ export class GraphExecutor {
           const label = st.label ?? st.node.opType;
           this.profile.set(label, (this.profile.get(label) ?? 0) + performance.now() - t0);
         }
-        st.outputs.forEach((s, k) => {
+        for (let k = 0; k < st.outputs.length; k++) {
+          const s = st.outputs[k]!;
           const t = this.#adopt(outs[k], inputs, owned, foreign);
           if (s >= 0) values[s] = t;
           else if (t && owned.delete(t)) this.#kernels.freeTensor(t);
-        });
-        for (const s of st.release) {
+        }
+        for (let i = 0; i < st.release.length; i++) {
+          const s = st.release[i]!;
           const t = values[s];
           values[s] = undefined;
           if (t && owned.delete(t)) this.#kernels.freeTensor(t);
         }
+        inputs.fill(undefined); // hold no tensor past its step
       }
       const out: Record<string, HostTensor> = {};
       this.outputNames.forEach((name, k) => {

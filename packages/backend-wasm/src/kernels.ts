@@ -322,10 +322,13 @@ export class WasmKernels {
   #quantizeActivations(src: Source, M: number, w: NBitsWeight, extra: readonly number[]): number[] {
     const { K, kBlocks, blockSize: B, bits } = w;
     const Kp = kBlocks * B;
-    const [aScratch, aqOff, asOff, amOff, ...rest] = this.#scratchLayout([copyBytes(src), M * Kp, M * kBlocks * 4, M * kBlocks * 4, ...extra]);
-    const aOff = this.#place(src, aScratch!);
-    this.#exports.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, aqOff!, asOff!, amOff!);
-    return [aqOff!, asOff!, amOff!, ...rest];
+    const sizes = [copyBytes(src), M * Kp, M * kBlocks * 4, M * kBlocks * 4];
+    for (let i = 0; i < extra.length; i++) sizes.push(extra[i]!);
+    const layout = this.#scratchLayout(sizes); // a | aq | ascale | asum | extra...
+    const aOff = this.#place(src, layout[0]!);
+    this.#exports.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, layout[1]!, layout[2]!, layout[3]!);
+    layout.shift();
+    return layout;
   }
 
   /** Columns per chunk of a threaded matmul: ~16 chunks per thread, a multiple of 4 (the 4-bit tiles), taken dynamically. */
@@ -507,11 +510,19 @@ export class WasmKernels {
   #register(off: number, base: number, dims: readonly number[], n: number): HostTensor {
     const mem = this.mem;
     const at = off >> 2;
+    // one view, made again only when the memory has grown (a view per read was most of a step's garbage)
+    let over: Float32Array | undefined;
+    let view: Float32Array | undefined;
     const t: HostTensor = {
       dtype: 'float32',
-      dims: [...dims],
+      dims: dims.slice(),
       get data() {
-        return mem.f32.subarray(at, at + n);
+        const f32 = mem.f32;
+        if (f32 !== over) {
+          over = f32;
+          view = f32.subarray(at, at + n);
+        }
+        return view!;
       },
     };
     this.#tensors.set(t, { off, base });
@@ -655,14 +666,17 @@ export class WasmKernels {
   }
 
   /** Offsets of consecutive 64-byte aligned regions of the given sizes in the scratch buffer. */
-  #scratchLayout(sizes: readonly number[]): number[] {
-    const aligned = sizes.map((b) => Math.ceil(b / 64) * 64);
-    let off = this.#ensureScratch(aligned.reduce((a, b) => a + b, 0));
-    return aligned.map((b) => {
-      const at = off;
-      off += b;
-      return at;
-    });
+  #scratchLayout(sizes: number[]): number[] {
+    // in place (callers pass a fresh array): this runs a few times per layer per token
+    let total = 0;
+    for (let i = 0; i < sizes.length; i++) total += sizes[i] = Math.ceil(sizes[i]! / 64) * 64;
+    let off = this.#ensureScratch(total);
+    for (let i = 0; i < sizes.length; i++) {
+      const bytes = sizes[i]!;
+      sizes[i] = off;
+      off += bytes;
+    }
+    return sizes;
   }
 
   #ensureScratch(bytes: number): number {

@@ -48,7 +48,7 @@ export interface HostTensor {
 /** Number of elements of a shape. */
 export function numel(dims: readonly number[]): number {
   let n = 1;
-  for (const d of dims) n *= d;
+  for (let i = 0; i < dims.length; i++) n *= dims[i]!; // indexed: no iterator on per-step paths
   return n;
 }
 
