@@ -114,8 +114,8 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
       return await attempt(true);
     }
   };
-  /** The cached response for `key` (a lookup that stalls is an error, not a hang). */
   const stallMs = options.stallMs;
+  /** The cached response for `key` (a lookup that stalls is an error, not a hang). */
   const match = (key: string, path: string): Promise<Response | undefined> => untilStalled(cache!.match(key), `cache lookup of '${path}'`, undefined, stallMs);
   const fileOf = (path: string): BundleFile => {
     const file = byPath.get(path);
