@@ -1,4 +1,4 @@
-import { TinyLlamaError, shapeToString, type Backend, type HostTensor, type InferenceSession, type ModelSource, type RunOptions, type RuntimePlugin, type TensorAllocator } from '@tinyllama/core';
+import { TinyLlamaError, type Backend, type HostTensor, type InferenceSession, type ModelSource, type RunOptions, type RuntimePlugin, type TensorAllocator } from '@tinyllama/core';
 import { decodeModel } from '@tinyllama/onnx';
 import { importRuntime, isNode } from './env.js';
 import { GraphExecutor, type ExternalDataReader, type GraphStats } from './executor.js';
@@ -158,19 +158,7 @@ class KernelsSession implements WasmKernelsSession {
     for (const name of Object.keys(outputs)) {
       if (!this.#exec.outputNames.includes(name)) throw new TinyLlamaError('E_ARGUMENT', `in-place output '${name}' is not an output of the graph`);
     }
-    const result = this.#exec.run(feeds, new Set(Object.values(outputs)), outputs);
-    // outputs a kernel did not write in place are copied into the caller's tensors
-    for (const [name, target] of Object.entries(outputs)) {
-      const r = result[name]!;
-      if (r === target) continue;
-      const dst = target.data;
-      if (r.dtype !== target.dtype || r.data.length !== dst.length) {
-        throw new TinyLlamaError('E_SHAPE', `in-place output '${name}': the graph produced ${r.dtype} ${shapeToString(r.dims)}, the caller's tensor is ${target.dtype} ${shapeToString(target.dims)}`);
-      }
-      (dst as Float32Array).set(r.data as Float32Array);
-      result[name] = target;
-    }
-    return result;
+    return this.#exec.run(feeds, outputs);
   }
 
   async release(): Promise<void> {

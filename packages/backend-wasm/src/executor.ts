@@ -316,13 +316,14 @@ export class GraphExecutor {
   }
 
   /**
-   * Runs the graph on `feeds` (every graph input), returning the graph outputs by name. Tensors in
-   * `inPlace` (the caller's in-place outputs) may be written by kernels that know how (the KV cache of
-   * GroupQueryAttention). An output named in `targets` that the kernels made in their own memory is
-   * copied straight into that tensor (no intermediate JS buffer: a decode step then allocates nothing);
-   * the caller copies any other output into its in-place tensor.
+   * Runs the graph on `feeds` (every graph input), returning the graph outputs by name. Each output
+   * named in `targets` (the caller's in-place outputs) ends in that tensor: kernels that know how write
+   * it in place (the KV cache of GroupQueryAttention), any other result is copied into it (straight from
+   * the kernels' memory: a decode step then allocates no JS buffer for it).
+   * @throws `E_SHAPE` when a result does not fit its target's dtype and size.
    */
-  run(feeds: Readonly<Record<string, HostTensor>>, inPlace: ReadonlySet<HostTensor> = NO_TENSORS, targets?: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+  run(feeds: Readonly<Record<string, HostTensor>>, targets?: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+    const inPlace: ReadonlySet<HostTensor> = targets ? new Set(Object.values(targets)) : NO_TENSORS;
     const ctx: RunContext = { inPlace };
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
     const values: (HostTensor | undefined)[] = new Array(this.#slots);
@@ -377,11 +378,13 @@ export class GraphExecutor {
         const t = values[this.#outputSlots[k]!]!;
         // graph outputs leave the kernels' memory (the caller's in-place tensors stay where they are)
         const target = targets?.[name];
-        if (!owned.has(t)) out[name] = t;
-        else if (target && target.dtype === t.dtype && target.data.length === t.data.length) {
+        if (target && t !== target) {
+          if (t.dtype !== target.dtype || t.data.length !== target.data.length) {
+            throw new TinyLlamaError('E_SHAPE', `in-place output '${name}': the graph produced ${t.dtype} ${shapeToString(t.dims)}, the caller's tensor is ${target.dtype} ${shapeToString(target.dims)}`);
+          }
           (target.data as Float32Array).set(t.data as Float32Array);
           out[name] = target;
-        } else out[name] = { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() };
+        } else out[name] = owned.has(t) ? { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } : t;
       });
       return out;
     } finally {

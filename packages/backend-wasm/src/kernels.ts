@@ -440,11 +440,8 @@ export class WasmKernels {
    * have grown since). Free with {@link freeTensor}.
    */
   allocTensor(dims: readonly number[]): HostTensor {
-    const n = numel(dims);
-    if (!Number.isInteger(n) || n < 0) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)}`);
     // zeros without touching never-used pages: a cache's rows become resident as they are written
-    const off = this.mem.allocZeroed(n * 4, () => `tensor ${shapeToString(dims)}`);
-    return this.#register(off, off, dims, n);
+    return this.#resident(dims, numel(dims), true);
   }
 
   /** A resident copy of float32 `values` (constants kernels read in place, e.g. rotary tables). Free with {@link freeTensor}. */
@@ -500,10 +497,11 @@ export class WasmKernels {
     return this.#tensors.get(t)?.off;
   }
 
-  /** Allocates a resident float32 tensor of `dims` holding `n` values (uninitialised). */
-  #resident(dims: readonly number[], n: number): HostTensor {
+  /** Allocates a resident float32 tensor of `dims` holding `n` values (uninitialised unless `zeroed`). */
+  #resident(dims: readonly number[], n: number, zeroed = false): HostTensor {
     if (!Number.isInteger(n) || n < 0 || n !== numel(dims)) throw new TinyLlamaError('E_SHAPE', `wasm tensor: bad shape ${shapeToString(dims)} for ${n} values`);
-    const off = this.mem.alloc(n * 4, () => `tensor ${shapeToString(dims)}`);
+    const what = (): string => `tensor ${shapeToString(dims)}`;
+    const off = zeroed ? this.mem.allocZeroed(n * 4, what) : this.mem.alloc(n * 4, what);
     return this.#register(off, off, dims, n);
   }
 

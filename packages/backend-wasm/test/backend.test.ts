@@ -287,6 +287,9 @@ describe('loading and errors', () => {
       expect(into.y2).toBe(y2);
       expect(y2.data).toEqual(out.y2!.data);
       expect(k.mem.usedBytes).toBe(used);
+      const small: HostTensor = { dtype: 'float32', dims: [1, N2], data: new Float32Array(N2) };
+      await expect(s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }, { outputs: { y2: small } })).rejects.toMatchObject({ code: 'E_SHAPE', message: expect.stringContaining("in-place output 'y2'") });
+      expect(k.mem.usedBytes).toBe(used);
       const u1 = k.uploadNBits({ K, N, bits: 4, blockSize: 32, q: w1.B, scales: w1.scales }, 'u1');
       const u2 = k.uploadNBits({ K: N, N: N2, bits: 4, blockSize: 32, q: w2.B, scales: w2.scales }, 'u2');
       try {

@@ -6,7 +6,7 @@ import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
 import { SharedKvCache } from './kv-cache.js';
 import type { Runner } from './runner.js';
-import type { HostTensor } from './tensor.js';
+import { numel, type HostTensor } from './tensor.js';
 
 /** Opens the sessions of a bundle's layer chunks (verifying their files first). */
 export interface ChunkSessionProvider {
@@ -302,7 +302,7 @@ export class ChunkedRunner implements Runner {
 
   /** A float32 tensor of `dims` over the reused buffer `name` (reallocated when the size changes). */
   #tensor(name: string, dims: readonly number[]): HostTensor {
-    const n = dims.reduce((a, b) => a * b, 1);
+    const n = numel(dims);
     let data = this.#buffers.get(name);
     if (data?.length !== n) this.#buffers.set(name, (data = new Float32Array(n)));
     return { dtype: 'float32', dims: [...dims], data };
