@@ -322,7 +322,7 @@ export class StallError extends TinyLlamaError {
 }
 
 /**
- * `p`, or a {@link StallError} when it has not settled after {@link STALL_MS};
+ * `p`, or a {@link StallError} when it has not settled after `ms` (default {@link STALL_MS});
  * `onStall` then cancels what `p` waits for.
  */
 export async function untilStalled<T>(p: Promise<T>, what: string, onStall?: () => void, ms = STALL_MS): Promise<T> {
