@@ -39,7 +39,7 @@ import {
  * Version of the emitted graph; bump it whenever the graph for the same config and weights changes,
  * so cached models (keyed on it) are rebuilt.
  */
-export const LLAMA2_GRAPH_VERSION = 5;
+export const LLAMA2_GRAPH_VERSION = 6;
 
 /** Symbolic dimension names of the graph inputs/outputs. */
 export const DIMS = {
@@ -229,12 +229,19 @@ export interface LayerStackArgs {
   readonly rmsNorm: RmsNormEmitter;
   /** Pack Q/K/V when the attention accepts it (default true). */
   readonly packQkv?: boolean;
+  /**
+   * Also output each layer's new rows `present_rows.{i}.key|value` `[B, Hkv, S, D]` (rows T-S .. T-1 of
+   * `present`), for the `rows` KV cache (default false; only meaningful with an attention that reads
+   * the valid length from the mask, as GroupQueryAttention does).
+   */
+  readonly rowOutputs?: boolean;
   readonly onLayer?: (layer: number) => void;
 }
 
 /**
  * Emits the RoPE caches, the attention setup and the decoder layers `layers`, declaring each layer's
- * `past_key_values.{i}.*` inputs and `present.{i}.*` outputs; returns the last hidden state `[B, S, E]`.
+ * `past_key_values.{i}.*` inputs and `present.{i}.*` outputs (and `present_rows.{i}.*` with
+ * `rowOutputs`); returns the last hidden state `[B, S, E]`.
  */
 export function emitLayerStack(g: GraphBuilder, a: LayerStackArgs): string {
   const { config } = a;
@@ -247,6 +254,18 @@ export function emitLayerStack(g: GraphBuilder, a: LayerStackArgs): string {
   const common = { numHeads: H, numKvHeads: Hkv, headDim: D, attentionMask: a.attentionMask, positionIds: a.positionIds, cosCache, sinCache, scale: 1 / Math.sqrt(D) };
   const packQkv = (a.packQkv ?? true) && (a.attention.supportsPackedQkv?.(common) ?? false);
   const attend = a.attention.begin(g, common);
+  let rowsOf: ((present: string, name: string) => void) | undefined;
+  if (a.rowOutputs) {
+    const S = DIMS.sequence;
+    const seq = g.op('Shape', [a.hidden], { start: attr.int(1), end: attr.int(2) }); // [1] = S
+    const total = g.op('Shape', [a.attentionMask], { start: attr.int(1), end: attr.int(2) }); // [1] = T
+    const first = g.op('Sub', [total, seq]); // [1] = P
+    const axis = g.int64([2]);
+    rowsOf = (present, name) => {
+      g.node('Slice', [present, first, total, axis], { outputs: [name] }); // [B, Hkv, S, D]: rows P .. T-1
+      g.output(name, 'float32', [B, Hkv, S, D]);
+    };
+  }
   let hidden = a.hidden;
   for (const i of a.layers) {
     const pastKey = g.input(IO.pastKey(i), 'float32', [B, Hkv, P, D]);
@@ -267,6 +286,8 @@ export function emitLayerStack(g: GraphBuilder, a: LayerStackArgs): string {
       presentValue,
       packQkv,
     }); // [B, S, E]
+    rowsOf?.(presentKey, IO.presentKeyRows(i));
+    rowsOf?.(presentValue, IO.presentValueRows(i));
     a.onLayer?.(i);
   }
   return hidden;
@@ -303,6 +324,8 @@ export async function buildLlamaModel(weights: WeightSource, config: LlamaConfig
     linear,
     rmsNorm,
     packQkv: options.packQkv,
+    // the `rows` KV cache: only where attention reads the valid length from the mask (a capacity-sized past)
+    rowOutputs: attention.sharedKvCache === true,
     onLayer: (i) => options.onProgress?.({ phase: 'build-graph', done: i + 1, total: config.numLayers, unit: 'items', item: `layer ${i}` }),
   }); // [B, S, E]
 

@@ -120,6 +120,24 @@ describe('buildLlamaModel', () => {
     expect(outputs[0].dims).toEqual(['batch_size', 1, 'total_sequence_length', 16]);
   });
 
+  it('with gqa also outputs each layer\'s new KV rows (present_rows, for the rows KV cache)', async () => {
+    const model = await buildLlamaModel(syntheticSource(hfTensorShapes(SMALL)).source, SMALL, { attention: gqaAttention });
+    const names = model.signature.outputs.map((o) => o.name);
+    expect(names).toEqual([
+      'present.0.key',
+      'present.0.value',
+      'present_rows.0.key',
+      'present_rows.0.value',
+      'present.1.key',
+      'present.1.value',
+      'present_rows.1.key',
+      'present_rows.1.value',
+      'logits',
+    ]);
+    expect(model.signature.outputs[2].dims).toEqual(['batch_size', 1, 'sequence_length', 16]);
+    expect(model.opCounts().get('Slice')).toBe(2 * SMALL.numLayers);
+  });
+
   it('uses GroupQueryAttention per layer for gqa and only standard ops for portable', async () => {
     const { source } = syntheticSource(hfTensorShapes(SMALL));
     const gqa = (await buildLlamaModel(source, SMALL, { attention: gqaAttention })).opCounts();

@@ -87,12 +87,20 @@ export class OrtInferenceSession implements InferenceSession {
     let out: OrtSession.ReturnType;
     try {
       if (options?.outputs) {
+        const wanted = options.fetch ? new Set(options.fetch) : undefined;
         const fetches: Record<string, OrtTensor | null> = {};
         for (const name of this.session.outputNames) {
           const t = options.outputs[name];
-          fetches[name] = t ? toOrtTensor(this.ort, name, t) : null;
+          if (t) fetches[name] = toOrtTensor(this.ort, name, t);
+          else if (!wanted || wanted.has(name)) fetches[name] = null;
         }
         out = await this.session.run(ortFeeds, fetches);
+      } else if (options?.fetch) {
+        // only these come back: unfetched outputs (e.g. the whole KV cache) are not copied out
+        for (const name of options.fetch) {
+          if (!this.session.outputNames.includes(name)) throw new TinyLlamaError('E_ARGUMENT', `no output named '${name}'`);
+        }
+        out = await this.session.run(ortFeeds, [...options.fetch]);
       } else {
         out = await this.session.run(ortFeeds);
       }

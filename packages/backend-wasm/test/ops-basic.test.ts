@@ -95,6 +95,15 @@ describe('shape ops', () => {
     await check({ op: 'Range', inputs: [sc('int64', 5), sc('int64', 0), sc('int64', -2)] });
     await check({ op: 'Range', inputs: [sc('float32', 0.5), sc('float32', 3), sc('float32', 0.25)] });
   });
+  it('Slice (axes, negative and clamped indices, steps, empty results)', async () => {
+    await check({ op: 'Slice', inputs: [f32([1, 2, 9, 4]), ints([3]), ints([7]), ints([2])] }); // KV rows
+    await check({ op: 'Slice', inputs: [f32([3, 5]), ints([0, 1]), ints([-1, 100])] }); // default axes, clamped end
+    await check({ op: 'Slice', inputs: [f32([4, 6]), ints([-1, 5]), ints([-100, 0]), ints([0, 1]), ints([-1, -2])] });
+    await check({ op: 'Slice', inputs: [f32([2, 7, 3]), ints([1]), ints([7]), ints([-2]), ints([3])] });
+    await check({ op: 'Slice', inputs: [i64r([6], 0, 9), ints([4]), ints([2])] }); // empty
+    const one = (v: number) => i64([1], [v]);
+    expect(() => REFERENCE_KERNELS.Slice([f32([4]), one(0), one(2), one(0), one(0)], {})).toThrow(/Slice: step 0/);
+  });
 });
 
 describe('reductions, softmax, matmul, norm', () => {

@@ -46,9 +46,9 @@ export function required<T>(command: string, name: string, value: T | undefined)
   return value;
 }
 
-/** Parses `--kv-cache auto|shared|concat`. */
-export function kvCacheFlag(value: string | undefined): 'auto' | 'shared' | 'concat' {
+/** Parses `--kv-cache auto|shared|rows|concat`. */
+export function kvCacheFlag(value: string | undefined): 'auto' | 'shared' | 'rows' | 'concat' {
   if (value === undefined) return 'auto';
-  if (value === 'auto' || value === 'shared' || value === 'concat') return value;
-  throw new TinyLlamaError('E_ARGUMENT', `--kv-cache must be auto, shared or concat, got '${value}'`);
+  if (value === 'auto' || value === 'shared' || value === 'rows' || value === 'concat') return value;
+  throw new TinyLlamaError('E_ARGUMENT', `--kv-cache must be auto, shared, rows or concat, got '${value}'`);
 }

@@ -107,12 +107,27 @@ describe('tinyllama CLI: commands on a random tiny checkpoint', () => {
     const args = ['generate', '--model', randomDir, '--prompt', 'the cat and the dog', '--max-tokens', '20', '--temperature', '0', '--ignore-eos', '--json'];
     const shared = lastJson((await cli([...args, '--kv-cache', 'shared'])).out);
     const concat = lastJson((await cli([...args, '--kv-cache', 'concat'])).out);
-    expect(shared.kvCache).toBe('shared'); // explicit: auto is concat
+    expect(shared.kvCache).toBe('shared'); // explicit: auto is rows here
     expect(concat.kvCache).toBe('concat');
     expect(shared.ids).toEqual(concat.ids);
     const bad = await cli([...args, '--kv-cache', 'shared', '--attention', 'portable']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/E_UNSUPPORTED.*shared KV cache/);
+  });
+  it('gives the same ids with the rows KV cache (the default on onnxruntime-node and -web) as with concat', async () => {
+    const args = ['generate', '--model', randomDir, '--prompt', 'the cat and the dog', '--max-tokens', '20', '--temperature', '0', '--ignore-eos', '--json'];
+    const auto = lastJson((await cli(args)).out);
+    const concat = lastJson((await cli([...args, '--kv-cache', 'concat'])).out);
+    const web = lastJson((await cli([...args, '--backend', 'wasm'])).out);
+    expect(auto.kvCache).toBe('rows');
+    expect(web.kvCache).toBe('rows');
+    expect(auto.ids).toEqual(concat.ids);
+    expect(web.ids).toEqual(concat.ids);
+    const bad = await cli([...args, '--kv-cache', 'rows', '--attention', 'portable']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/E_UNSUPPORTED.*rows KV cache.*present_rows/);
+    const flag = await cli([...args, '--kv-cache', 'rowz']);
+    expect(flag.err).toMatch(/E_ARGUMENT.*auto, shared, rows or concat/);
   });
   it('samples reproducibly for a seed', async () => {
     const args = ['generate', '--model', randomDir, '--prompt-ids', '1,5,6', '--max-tokens', '16', '--temperature', '1.2', '--top-k', '50', '--top-p', '0.9', '--ignore-eos', '--json'];

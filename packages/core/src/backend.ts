@@ -54,6 +54,11 @@ export interface RunOptions {
    * KV cache's past/present buffers with GroupQueryAttention).
    */
   readonly outputs?: Readonly<Record<string, HostTensor>>;
+  /**
+   * Names of the outputs wanted (default: all). A backend may skip the others, or return them anyway;
+   * in-place {@link outputs} are always written.
+   */
+  readonly fetch?: readonly string[];
 }
 
 /** A loaded model. Tensors cross the boundary as {@link HostTensor}. */

@@ -138,6 +138,7 @@ export class ChunkedRunner implements Runner {
     const lruMaxSize = maxSize === undefined ? undefined : maxSize - pinnedBytes;
     this.#lruCapacity = capacity - this.#pinCount;
     this.#lruMaxSize = lruMaxSize;
+    if (options.kvCache === 'rows') throw new TinyLlamaError('E_UNSUPPORTED', "chunked bundles keep the KV cache with 'shared' or 'concat', not 'rows'");
     if (options.kvCache === 'shared') this.#shared = new SharedKvCache(shape, { allocator: options.allocator, initialCapacity: options.initialCapacity });
     this.#cache = new LRUCache<number, Entry>({
       max: this.#lruCapacity,

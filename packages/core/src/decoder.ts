@@ -59,20 +59,36 @@ export function emptyKvCache(shape: DecoderShape): HostTensor[] {
  *   doubling up to the context limit, in the backend's memory when it has a `tensorAllocator`), fed as
  *   `past` and bound as the in-place `present` output, so the step writes only the new rows (needs a
  *   graph whose attention reads the valid length from `attention_mask`, i.e. GroupQueryAttention, and
- *   a backend with in-place outputs).
+ *   a backend with in-place outputs);
+ * - `rows`: the same per-layer buffers, fed as `past`, but the session returns only the step's new rows
+ *   (`present_rows.{i}.*` [1, Hkv, S, D], fetched without `present`) and the runner copies them in (needs
+ *   such a graph: GroupQueryAttention graphs from graph version 6). For backends that hand every output
+ *   back in a new buffer (onnxruntime-node), this replaces copying the whole cache out of the session
+ *   each step by copying S rows.
  */
-export type KvCacheMode = 'concat' | 'shared';
+export type KvCacheMode = 'concat' | 'shared' | 'rows';
 
 /**
  * The mode `auto` stands for: `shared` where the graph's attention can share buffers (and the sessions
  * write in place) and the backend keeps tensors in its own memory (a `tensorAllocator`, e.g.
- * wasm-kernels: attention reads the cache in place), else `concat`. onnxruntime-node writes `shared`
- * buffers in place but then copies every output back into a new JS buffer, so there the growing concat
- * cache costs less per step (TinyLlama-1.1B int4, context 16: 10.1 tok/s shared with full-context
- * buffers vs 23.1 tok/s concat).
+ * wasm-kernels: attention reads the cache in place); else `rows` where the graph returns the step's rows
+ * (`canAppendRows`); else `concat`. onnxruntime-node writes `shared` buffers in place but then copies
+ * every output back into a new JS buffer, so there `shared` copies the whole buffer each step
+ * (TinyLlama-1.1B int4, context 16: 10.1 tok/s shared with full-context buffers vs 23.1 tok/s concat),
+ * and `rows` avoids both that copy and concat's (see docs/benchmarks.md).
  */
-export function autoKvCacheMode(canShare: boolean, backend: Pick<Backend, 'tensorAllocator'>): KvCacheMode {
-  return canShare && backend.tensorAllocator ? 'shared' : 'concat';
+export function autoKvCacheMode(canShare: boolean, backend: Pick<Backend, 'tensorAllocator'>, canAppendRows = false): KvCacheMode {
+  if (canShare && backend.tensorAllocator) return 'shared';
+  return canAppendRows ? 'rows' : 'concat';
+}
+
+/** True when `session` returns the step's own K/V rows for every layer (the `rows` KV cache). */
+export function hasRowOutputs(session: Pick<InferenceSession, 'outputNames'>, numLayers: number): boolean {
+  const names = new Set(session.outputNames);
+  for (let i = 0; i < numLayers; i++) {
+    if (!names.has(IO.presentKeyRows(i)) || !names.has(IO.presentValueRows(i))) return false;
+  }
+  return numLayers > 0;
 }
 
 /**
@@ -85,6 +101,8 @@ export class DecoderRunner {
   readonly #needsPositions: boolean;
   readonly #keepsLogits: boolean;
   readonly #shared: SharedKvCache | undefined;
+  /** `rows` mode: the names fetched each step (logits, then every layer's key and value rows). */
+  readonly #fetch: readonly string[] | undefined;
   readonly kvCache: KvCacheMode;
 
   constructor(
@@ -104,7 +122,15 @@ export class DecoderRunner {
     if (this.kvCache === 'shared' && !session.supportsInPlaceOutputs) {
       throw new TinyLlamaError('E_UNSUPPORTED', 'shared KV cache needs a backend session with in-place outputs');
     }
-    if (this.kvCache === 'shared') this.#shared = new SharedKvCache(shape, { allocator: options.allocator, initialCapacity: options.initialCapacity });
+    if (this.kvCache === 'rows' && !hasRowOutputs(session, shape.numLayers)) {
+      throw new TinyLlamaError('E_UNSUPPORTED', `the rows KV cache needs a graph with ${IO.presentKeyRows(0)} outputs (GroupQueryAttention, graph version 6 or later)`);
+    }
+    if (this.kvCache !== 'concat') this.#shared = new SharedKvCache(shape, { allocator: options.allocator, initialCapacity: options.initialCapacity });
+    if (this.kvCache === 'rows') {
+      const fetch: string[] = [IO.logits];
+      for (let i = 0; i < shape.numLayers; i++) fetch.push(IO.presentKeyRows(i), IO.presentValueRows(i));
+      this.#fetch = fetch;
+    }
     this.reset();
   }
 
@@ -138,6 +164,22 @@ export class DecoderRunner {
     const rows = allLogits || !this.#keepsLogits ? S : 1;
     if (this.#keepsLogits) feeds[IO.logitsToKeep] = { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(rows)) };
     const shared = this.#shared;
+    if (shared && this.#fetch) {
+      shared.reserve(T);
+      for (let i = 0; i < this.shape.numLayers; i++) {
+        feeds[IO.pastKey(i)] = shared.key(i); // [1, Hkv, capacity, D], rows [0, P) valid
+        feeds[IO.pastValue(i)] = shared.value(i);
+      }
+      const out = await this.session.run(feeds, { fetch: this.#fetch });
+      const logits = this.#logits(out, rows, allLogits);
+      for (let i = 0; i < this.shape.numLayers; i++) {
+        appendRows(shared.key(i), rowsOutput(out, IO.presentKeyRows(i), S, this.shape), this.#length, S); // [1, Hkv, S, D] → rows [P, T)
+        appendRows(shared.value(i), rowsOutput(out, IO.presentValueRows(i), S, this.shape), this.#length, S);
+      }
+      shared.commit(T);
+      this.#length = T;
+      return logits;
+    }
     if (shared) {
       shared.reserve(T);
       const outputs: Record<string, HostTensor> = {};
@@ -178,4 +220,23 @@ export class DecoderRunner {
     }
     return allLogits ? data : data.subarray((rows - 1) * V, rows * V);
   }
+}
+
+/** A step's `present_rows` output, checked: float32 [1, Hkv, S, D]. */
+function rowsOutput(out: Record<string, HostTensor>, name: string, S: number, shape: DecoderShape): Float32Array {
+  const t = out[name];
+  if (!t) throw new TinyLlamaError('E_BACKEND', `session did not return ${name}`);
+  const n = shape.numKeyValueHeads * S * shape.headDim;
+  if (!(t.data instanceof Float32Array) || t.data.length !== n) {
+    throw new TinyLlamaError('E_SHAPE', `${name}: expected float32 [1, ${shape.numKeyValueHeads}, ${S}, ${shape.headDim}], got ${t.dtype} [${t.dims.join(', ')}]`);
+  }
+  return t.data;
+}
+
+/** Copies `rows` [1, Hkv, S, D] into rows [P, P + S) of each head of `cache` [1, Hkv, capacity, D]. */
+function appendRows(cache: HostTensor, rows: Float32Array, P: number, S: number): void {
+  const [, Hkv, capacity, D] = cache.dims;
+  const dst = cache.data as Float32Array; // read after the run: an allocator may have moved its memory
+  const n = S * D;
+  for (let h = 0; h < Hkv; h++) dst.set(rows.subarray(h * n, (h + 1) * n), (h * capacity + P) * D);
 }

@@ -5,6 +5,8 @@ import {
   DecoderRunner,
   IO,
   SharedKvCache,
+  autoKvCacheMode,
+  hasRowOutputs,
   jsTensorAllocator,
   type ChunkSessionProvider,
   type DecoderShape,
@@ -124,15 +126,16 @@ describe('SharedKvCache', () => {
 /**
  * A chunk over `layers`: K/V rows derived from the hidden state, hidden out = hidden + a sum over every
  * valid cached row, so the output depends on the whole cache. In place (shared mode) it checks that
- * past and present are the same tensor objects and writes rows P..T-1; otherwise it returns fresh
- * `present` tensors [1, H, T, D].
+ * past and present are the same tensor objects and writes rows P..T-1; in `rows` mode it reads a
+ * capacity-sized past without writing it and returns only the new rows `present_rows` [1, H, S, D];
+ * otherwise it returns fresh `present` tensors [1, H, T, D].
  */
-function fakeChunk(layers: number[], inPlace: boolean, calls: { n: number; failAt?: number }): InferenceSession {
+function fakeChunk(layers: number[], inPlace: boolean | 'rows', calls: { n: number; failAt?: number }): InferenceSession {
   const { numKeyValueHeads: H, headDim: D } = shape;
   return {
     inputNames: [BUNDLE_IO.hidden, IO.attentionMask, ...layers.flatMap((l) => [IO.pastKey(l), IO.pastValue(l)])],
-    outputNames: [],
-    supportsInPlaceOutputs: inPlace,
+    outputNames: inPlace === 'rows' ? layers.flatMap((l) => [IO.presentKeyRows(l), IO.presentValueRows(l)]) : [],
+    supportsInPlaceOutputs: inPlace === true,
     async run(feeds, options?: RunOptions) {
       if (++calls.n === calls.failAt) throw new Error('chunk failed');
       const hidden = feeds[BUNDLE_IO.hidden]!.data as Float32Array; // [1, S, E]
@@ -146,7 +149,12 @@ function fakeChunk(layers: number[], inPlace: boolean, calls: { n: number; failA
           const present = name.replace('past_key_values', 'present');
           const past = feeds[name]!;
           let buf: HostTensor;
-          if (inPlace) {
+          if (inPlace === 'rows') {
+            expect(options?.outputs).toBeUndefined();
+            expect(options?.fetch).toContain(present.replace('present.', 'present_rows.'));
+            expect(past.dims[2]).toBeGreaterThanOrEqual(T);
+            buf = { dtype: 'float32', dims: past.dims, data: Float32Array.from(past.data as Float32Array) }; // past is only read
+          } else if (inPlace) {
             expect(options?.outputs?.[present]).toBe(past);
             expect(past.dims[2]).toBeGreaterThanOrEqual(T);
             buf = past;
@@ -164,6 +172,11 @@ function fakeChunk(layers: number[], inPlace: boolean, calls: { n: number; failA
           for (let h = 0; h < H; h++) {
             for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) data[(h * cap + P + s) * D + d] = hidden[s * E]! * (h + 1) + d + l + k / 2;
             for (let r = 0; r < T; r++) for (let d = 0; d < D; d++) acc += data[(h * cap + r) * D + d]!;
+          }
+          if (inPlace === 'rows') {
+            const rows = new Float32Array(H * S * D); // [1, H, S, D]
+            for (let h = 0; h < H; h++) rows.set(data.subarray((h * cap + P) * D, (h * cap + T) * D), h * S * D);
+            out[present.replace('present.', 'present_rows.')] = { dtype: 'float32', dims: [1, H, S, D], data: rows };
           }
         }
       }
@@ -259,13 +272,13 @@ describe('ChunkedRunner with a shared KV cache', () => {
 
 describe('DecoderRunner with a shared KV cache', () => {
   /** A whole decoder as one session: input ids → fake chunks → logits. */
-  function decoderSession(inPlace: boolean, calls: { n: number; failAt?: number }): InferenceSession {
+  function decoderSession(inPlace: boolean | 'rows', calls: { n: number; failAt?: number }): InferenceSession {
     const layers = [0, 1, 2];
     const body = fakeChunk(layers, inPlace, { n: 0 });
     return {
       inputNames: [IO.inputIds, IO.attentionMask, ...layers.flatMap((l) => [IO.pastKey(l), IO.pastValue(l)])],
-      outputNames: [],
-      supportsInPlaceOutputs: inPlace,
+      outputNames: [IO.logits, ...body.outputNames],
+      supportsInPlaceOutputs: inPlace === true,
       async run(feeds, options) {
         if (++calls.n === calls.failAt) throw new Error('session failed');
         const hidden = (await embed.run({ [IO.inputIds]: feeds[IO.inputIds]! }))[BUNDLE_IO.hidden]!;
@@ -289,5 +302,40 @@ describe('DecoderRunner with a shared KV cache', () => {
     shared.release();
     expect(alloc.live.size).toBe(0);
     expect(() => new DecoderRunner(decoderSession(false, { n: 0 }), shape, { kvCache: 'shared' })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+  });
+
+  it('rows: copies each step\'s returned rows into its own buffers and gives the concat logits', async () => {
+    const calls = { n: 0, failAt: undefined as number | undefined };
+    const concat = new DecoderRunner(decoderSession(false, { n: 0 }), shape);
+    const alloc = new MovingAllocator();
+    const rows = new DecoderRunner(decoderSession('rows', calls), shape, { kvCache: 'rows', allocator: alloc, initialCapacity: 4 });
+    expect(rows.kvCache).toBe('rows');
+    for (const ids of STEPS) expect(await rows.forward(ids, true)).toEqual(await concat.forward(ids, true));
+    expect(alloc.allocs).toBe(3 * 2 * shape.numLayers); // capacities 4, 16, 32
+    calls.failAt = calls.n + 1;
+    await expect(rows.forward([1, 2])).rejects.toThrow('session failed');
+    expect(rows.length).toBe(21);
+    expect(await rows.forward([3])).toEqual(await concat.forward([3]));
+    rows.reset();
+    concat.reset();
+    expect(await rows.forward([2, 3], true)).toEqual(await concat.forward([2, 3], true));
+    rows.release();
+    expect(alloc.live.size).toBe(0);
+  });
+
+  it('rows: needs a session with present_rows outputs for every layer (E_UNSUPPORTED), and auto picks it only where allowed', () => {
+    expect(() => new DecoderRunner(decoderSession(false, { n: 0 }), shape, { kvCache: 'rows' })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/present_rows\.0\.key/) }),
+    );
+    expect(hasRowOutputs(decoderSession('rows', { n: 0 }), shape.numLayers)).toBe(true);
+    expect(hasRowOutputs(decoderSession('rows', { n: 0 }), shape.numLayers + 1)).toBe(false);
+    expect(autoKvCacheMode(true, { tensorAllocator: jsTensorAllocator }, true)).toBe('shared');
+    expect(autoKvCacheMode(true, {}, true)).toBe('rows');
+    expect(autoKvCacheMode(true, {})).toBe('concat');
+  });
+
+  it('chunked bundles refuse the rows mode', async () => {
+    const err = await ChunkedRunner.create(embed, head, provider(() => false), shape, { kvCache: 'rows' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_UNSUPPORTED' });
   });
 });

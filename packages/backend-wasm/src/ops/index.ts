@@ -6,7 +6,7 @@
 import { opKey, type OpKernel } from './types.js';
 import { gemm, matmul } from './matmul.js';
 import { add, and, cast, div, equal, lessOrEqual, mul, neg, pow, sigmoid, sqrt, sub, where } from './elementwise.js';
-import { concat, expand, flatten, gather, identity, range, reshape, shape, split, squeeze, transpose, unsqueeze } from './shape.js';
+import { concat, expand, flatten, gather, identity, range, reshape, shape, slice, split, squeeze, transpose, unsqueeze } from './shape.js';
 import { reduceMean, reduceSum, softmax } from './reduce.js';
 import { simplifiedLayerNorm, skipSimplifiedLayerNorm } from './norm.js';
 import { gatherBlockQuantized, matMulNBits } from './quantized.js';
@@ -34,6 +34,7 @@ export const REFERENCE_KERNELS: Readonly<Record<string, OpKernel>> = Object.free
   [opKey('', 'Concat')]: concat,
   [opKey('', 'Split')]: split,
   [opKey('', 'Gather')]: gather,
+  [opKey('', 'Slice')]: slice,
   [opKey('', 'Transpose')]: transpose,
   [opKey('', 'Range')]: range,
   [opKey('', 'ReduceSum')]: reduceSum,

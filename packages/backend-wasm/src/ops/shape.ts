@@ -1,6 +1,6 @@
 /**
  * Shape and data-movement operators: Shape, Reshape, Squeeze, Unsqueeze, Flatten, Identity, Concat,
- * Split, Gather, Transpose, Range and Expand. They work on any element type.
+ * Split, Slice, Gather, Transpose, Range and Expand. They work on any element type.
  */
 import { numel, shapeToString, type HostTensor } from '@tinyllama/core';
 import type { OpKernel } from './types.js';
@@ -203,6 +203,66 @@ export const gather: OpKernel = (inputs, attrs) => {
   }
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < ni; k++) copyElems(out, (o * ni + k) * inner, x.data, (o * len + idx[k]) * inner, inner);
+  }
+  return [tensor(x.dtype, dims, out)];
+};
+
+/**
+ * `Slice` (opset 13): `starts`, `ends` and the optional `axes` (default 0..n-1, may be negative) and
+ * `steps` (default 1, nonzero) inputs, with ONNX's clamping (negative indices count from the end).
+ */
+export const slice: OpKernel = (inputs) => {
+  const op = 'Slice';
+  const x = input(op, inputs, 0, 'data');
+  const r = x.dims.length;
+  const starts = intValues(op, input(op, inputs, 1, 'starts'), 'starts');
+  const ends = intValues(op, input(op, inputs, 2, 'ends'), 'ends');
+  const axesT = inputs[3];
+  const stepsT = inputs[4];
+  const axes = axesT ? intValues(op, axesT, 'axes') : starts.map((_, i) => i);
+  const steps = stepsT ? intValues(op, stepsT, 'steps') : starts.map(() => 1);
+  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
+    shapeError(op, `starts, ends, axes and steps differ in length (${starts.length}, ${ends.length}, ${axes.length}, ${steps.length})`);
+  }
+  const first = x.dims.map(() => 0); // per axis: first index, step, count
+  const step = x.dims.map(() => 1);
+  const dims = [...x.dims];
+  const seen = new Set<number>();
+  for (let i = 0; i < axes.length; i++) {
+    const a = normAxis(op, axes[i], r);
+    if (seen.has(a)) shapeError(op, `axis ${axes[i]} given twice`);
+    seen.add(a);
+    const len = x.dims[a];
+    const st = steps[i];
+    if (st === 0) shapeError(op, `step 0 on axis ${axes[i]}`);
+    const norm = (v: number): number => (v < 0 ? v + len : v);
+    // ONNX clamping: [0, len] for positive steps, [-1, len - 1] for negative ones
+    const lo = st > 0 ? 0 : -1;
+    const hi = st > 0 ? len : len - 1;
+    const b = Math.min(Math.max(norm(starts[i]), lo), hi);
+    const e = Math.min(Math.max(norm(ends[i]), lo), hi);
+    first[a] = b;
+    step[a] = st;
+    dims[a] = st > 0 ? Math.max(0, Math.ceil((e - b) / st)) : Math.max(0, Math.ceil((b - e) / -st));
+  }
+  const n = numel(dims);
+  const out = alloc(x.dtype, n);
+  if (n === 0) return [tensor(x.dtype, dims, out)];
+  const strides = stridesOf(x.dims);
+  // Copy runs along the last axis when it is contiguous (step 1); walk the other axes with a counter.
+  const last = r - 1;
+  const run = r > 0 && step[last] === 1 ? dims[last] : 1;
+  const outer = r > 0 && step[last] === 1 ? r - 1 : r;
+  const idx = new Array<number>(outer).fill(0);
+  for (let o = 0; o < n; o += run) {
+    let src = 0;
+    for (let a = 0; a < outer; a++) src += (first[a] + idx[a] * step[a]) * strides[a];
+    if (outer < r) src += first[last];
+    copyElems(out, o, x.data, src, run);
+    for (let a = outer - 1; a >= 0; a--) {
+      if (++idx[a] < dims[a]) break;
+      idx[a] = 0;
+    }
   }
   return [tensor(x.dtype, dims, out)];
 };

@@ -7,7 +7,7 @@ import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
-                [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|concat]
+                [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|rows|concat]
                 [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up

@@ -24,8 +24,10 @@ created and used (its output is gibberish): see the README for real TinyLlama we
   --backend NAME        node (onnxruntime-node, default), wasm-kernels (our WebAssembly kernels)
                         or wasm (onnxruntime-web)
   --attention NAME      gqa (GroupQueryAttention contrib op, default) or portable (standard ops)
-  --kv-cache MODE       auto (default: shared on wasm-kernels, else concat), shared (in-place buffers,
-                        GroupQueryAttention) or concat
+  --kv-cache MODE       auto (default: shared on wasm-kernels, rows on other backends when the graph
+                        has them, else concat), shared (in-place buffers, GroupQueryAttention), rows
+                        (the session returns only the new rows; GroupQueryAttention graphs of
+                        version 6+) or concat
   --threads N           intra-op threads
   --max-resident-chunks N  bundles: stream layer chunks, at most N sessions loaded (default: all)
   --memory-limit MB     bundles: stream layer chunks within MB of weights (embed + head + chunks)

@@ -4,8 +4,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
 import type { Backend, InferenceSession } from '../backend.js';
-import { autoKvCacheMode, DecoderRunner, type KvCacheMode } from '../decoder.js';
+import { autoKvCacheMode, DecoderRunner, hasRowOutputs, type KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
+import { IO } from '../io-names.js';
 import { TextGenerator } from '../generate.js';
 import type { Runtime } from '../runtime.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -29,7 +30,9 @@ export interface LoadModelOptions {
   readonly onProgress?: ProgressCallback;
   /**
    * KV cache mode (default `auto`: `shared` for backends that keep tensors in their own memory, such as
-   * wasm-kernels, else `concat`; `shared` needs GroupQueryAttention and a backend with in-place outputs).
+   * wasm-kernels, else `rows` when the graph returns the step's rows, else `concat`; `shared` needs
+   * GroupQueryAttention and a backend with in-place outputs, `rows` a GroupQueryAttention graph of
+   * version 6 or later).
    */
   readonly kvCache?: 'auto' | KvCacheMode;
 }
@@ -163,16 +166,18 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
   const tSession = performance.now();
   const session = await backend.createSession({ kind: 'path', path: modelPath }, { threads: options.threads });
   const sessionMs = performance.now() - tSession;
-  const wantShared = options.kvCache ?? 'auto';
+  const want = options.kvCache ?? 'auto';
   const sharedOk = attention !== '' && rt.attention.has(attention) && rt.attention.get(attention).sharedKvCache === true;
-  if (wantShared === 'shared' && !(sharedOk && session.supportsInPlaceOutputs)) {
+  const rowsOk = sharedOk && hasRowOutputs(session, config.numLayers);
+  if ((want === 'shared' && !(sharedOk && session.supportsInPlaceOutputs)) || (want === 'rows' && !rowsOk)) {
     await session.release();
+    const needs = want === 'shared' ? 'a backend with in-place outputs' : `a graph with ${IO.presentKeyRows(0)} outputs (graph version 6 or later: rebuild the model)`;
     throw new TinyLlamaError(
       'E_UNSUPPORTED',
-      `the shared KV cache needs an attention strategy that supports it (e.g. 'gqa'; this graph: '${attention || 'unknown'}') and a backend with in-place outputs (backend '${backend.name}')`,
+      `the ${want} KV cache needs an attention strategy that supports it (e.g. 'gqa'; this graph: '${attention || 'unknown'}') and ${needs} (backend '${backend.name}')`,
     );
   }
-  const kvCache: KvCacheMode = wantShared === 'auto' ? autoKvCacheMode(sharedOk && session.supportsInPlaceOutputs, backend) : wantShared;
+  const kvCache: KvCacheMode = want === 'auto' ? autoKvCacheMode(sharedOk && session.supportsInPlaceOutputs, backend, rowsOk) : want;
   const runner = new DecoderRunner(session, config, { kvCache, allocator: backend.tensorAllocator });
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
   return {
