@@ -167,7 +167,8 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const steps = Math.max(o.models.length, o.baselines.length);
 
   const runOurs = async (dir: string, round: number): Promise<void> => {
-    const spec: CommandSpec = { file: o.node ?? process.execPath, args: [o.cliPath, 'bench', '--model', dir, '--json', ...(o.passThrough ?? [])] };
+    // the V8 flag of the tinyllama executable's shebang (packages/cli/src/bin.ts)
+    const spec: CommandSpec = { file: o.node ?? process.execPath, args: ['--max-semi-space-size=2', o.cliPath, 'bench', '--model', dir, '--json', ...(o.passThrough ?? [])] };
     const res = await run(spec, { cwd: o.cwd });
     if (res.code !== 0) throw failure(spec, res, `exit code ${res.code}`);
     const { sample, details } = parseOurBench(res.stdout);

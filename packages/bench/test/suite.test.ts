@@ -82,7 +82,7 @@ describe('suite', () => {
     };
     const res = await runSuite({ models: ['/models/tl'], baselines: ['llama-bench -m x -o json'], rounds: 3, cliPath: '/cli/bin.js', passThrough: ['--threads', '2'], node: 'node', runner });
     expect(calls.map((c) => (c.shell ? 'base' : 'ours'))).toEqual(['ours', 'base', 'ours', 'base', 'ours', 'base']);
-    expect(calls[0]).toEqual({ file: 'node', args: ['/cli/bin.js', 'bench', '--model', '/models/tl', '--json', '--threads', '2'] });
+    expect(calls[0]).toEqual({ file: 'node', args: ['--max-semi-space-size=2', '/cli/bin.js', 'bench', '--model', '/models/tl', '--json', '--threads', '2'] });
     const ours = res.systems.find((s) => s.kind === 'ours')!;
     expect(ours.median).toEqual({ promptTokensPerSecond: 16000 / 300, ttftMs: 300, decodeTokensPerSecond: 10, peakMemoryMB: 5000, loadMs: 1000 });
     const bases = res.systems.filter((s) => s.kind === 'baseline');
