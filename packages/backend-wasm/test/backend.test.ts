@@ -213,9 +213,14 @@ describe('shared KV cache', () => {
       const inWasm = await greedy(ours, config, prompt, 20, { kvCache: 'shared', allocator, initialCapacity: 4 });
       const inJs = await greedy(ours, config, prompt, 20, { kvCache: 'shared', initialCapacity: 4 });
       const onOrt = await greedy(ref, config, prompt, 20, { kvCache: 'shared', initialCapacity: 4 });
+      // the prompt in prefill chunks of 3 (steps with a past): the kernels' attention and ORT's
+      const chunked = await greedy(ours, config, prompt, 20, { kvCache: 'shared', allocator, initialCapacity: 4, prefillChunk: 3 });
+      const rowsOnOrt = await greedy(ref, config, prompt, 20, { kvCache: 'rows', initialCapacity: 4, prefillChunk: 3 });
       expect(inWasm).toEqual(concat);
       expect(inJs).toEqual(concat);
       expect(onOrt).toEqual(concat);
+      expect(chunked).toEqual(concat);
+      expect(rowsOnOrt).toEqual(concat);
       // activations live in the kernels' memory during a run and are all freed after it
       const warm = new DecoderRunner(ours, config, { kvCache: 'shared', allocator, initialCapacity: 32 });
       await warm.forward(prompt);

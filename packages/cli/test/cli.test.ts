@@ -129,6 +129,17 @@ describe('tinyllama CLI: commands on a random tiny checkpoint', () => {
     const flag = await cli([...args, '--kv-cache', 'rowz']);
     expect(flag.err).toMatch(/E_ARGUMENT.*auto, shared, rows or concat/);
   });
+  it('gives the same ids when the prompt runs in prefill chunks, on onnxruntime-node and -web, with either attention', async () => {
+    const prompt = Array.from({ length: 23 }, (_, i) => 1 + ((i * 37) % 300)).join(',');
+    const args = ['generate', '--model', randomDir, '--prompt-ids', prompt, '--max-tokens', '6', '--temperature', '0', '--ignore-eos', '--json'];
+    for (const extra of [[], ['--backend', 'wasm'], ['--attention', 'portable']]) {
+      const whole = await cli([...args, ...extra, '--prefill-chunk', '0']);
+      const chunked = await cli([...args, ...extra, '--prefill-chunk', '5']);
+      expect(chunked.code, chunked.err).toBe(0);
+      expect(lastJson(chunked.out).ids, extra.join(' ')).toEqual(lastJson(whole.out).ids);
+    }
+    expect((await cli([...args, '--prefill-chunk', '-1'])).err).toMatch(/E_ARGUMENT.*--prefill-chunk/);
+  });
   it('samples reproducibly for a seed', async () => {
     const args = ['generate', '--model', randomDir, '--prompt-ids', '1,5,6', '--max-tokens', '16', '--temperature', '1.2', '--top-k', '50', '--top-p', '0.9', '--ignore-eos', '--json'];
     const a = lastJson((await cli([...args, '--seed', '7'])).out);

@@ -124,8 +124,8 @@ describe('SharedKvCache', () => {
 });
 
 /**
- * A chunk over `layers`: K/V rows derived from the hidden state, hidden out = hidden + a sum over every
- * valid cached row, so the output depends on the whole cache. In place (shared mode) it checks that
+ * A chunk over `layers`: K/V rows derived from the hidden state, hidden out at position p = hidden + a
+ * sum over the cached rows up to p (causal, like attention), so the output depends on the whole cache. In place (shared mode) it checks that
  * past and present are the same tensor objects and writes rows P..T-1; in `rows` mode it reads a
  * capacity-sized past without writing it and returns only the new rows `present_rows` [1, H, S, D];
  * otherwise it returns fresh `present` tensors [1, H, T, D].
@@ -143,7 +143,7 @@ function fakeChunk(layers: number[], inPlace: boolean | 'rows', calls: { n: numb
       const T = feeds[IO.attentionMask]!.dims[1]!;
       const P = T - S;
       const out: Record<string, HostTensor> = {};
-      let acc = 0;
+      const acc = new Float64Array(S); // per position s: a sum over the cached rows r <= P + s (causal)
       for (const l of layers) {
         for (const [k, name] of [IO.pastKey(l), IO.pastValue(l)].entries()) {
           const present = name.replace('past_key_values', 'present');
@@ -171,7 +171,9 @@ function fakeChunk(layers: number[], inPlace: boolean | 'rows', calls: { n: numb
           const data = buf.data as Float32Array; // [1, H, cap, D]
           for (let h = 0; h < H; h++) {
             for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) data[(h * cap + P + s) * D + d] = hidden[s * E]! * (h + 1) + d + l + k / 2;
-            for (let r = 0; r < T; r++) for (let d = 0; d < D; d++) acc += data[(h * cap + r) * D + d]!;
+            for (let r = 0; r < T; r++) {
+              for (let d = 0; d < D; d++) for (let s = Math.max(0, r - P); s < S; s++) acc[s] += data[(h * cap + r) * D + d]!;
+            }
           }
           if (inPlace === 'rows') {
             const rows = new Float32Array(H * S * D); // [1, H, S, D]
@@ -180,7 +182,7 @@ function fakeChunk(layers: number[], inPlace: boolean | 'rows', calls: { n: numb
           }
         }
       }
-      out[BUNDLE_IO.hiddenOut] = { dtype: 'float32', dims: [1, S, E], data: hidden.map((x, i) => (x + acc / 64 + i) % 97) };
+      out[BUNDLE_IO.hiddenOut] = { dtype: 'float32', dims: [1, S, E], data: hidden.map((x, i) => (x + acc[Math.floor(i / E)]! / 64 + P * E + i) % 97) };
       return out;
     },
     async release() {},
@@ -194,7 +196,7 @@ const embed: InferenceSession = {
   async run(feeds) {
     const ids = feeds[IO.inputIds]!.data as BigInt64Array;
     const data = new Float32Array(ids.length * E);
-    ids.forEach((id, s) => data.fill(Number(id) + s / 8, s * E, (s + 1) * E));
+    ids.forEach((id, s) => data.fill(Number(id) * 1.125 + 0.5, s * E, (s + 1) * E)); // a function of the id only (position comes from the cache)
     return { [BUNDLE_IO.hidden]: { dtype: 'float32', dims: [1, ids.length, E], data } };
   },
   async release() {},
@@ -337,5 +339,23 @@ describe('DecoderRunner with a shared KV cache', () => {
   it('chunked bundles refuse the rows mode', async () => {
     const err = await ChunkedRunner.create(embed, head, provider(() => false), shape, { kvCache: 'rows' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_UNSUPPORTED' });
+  });
+
+  it('runs a long forward in prefill chunks with the same logits, and restores the cache when a chunk fails', async () => {
+    for (const mode of [false, true, 'rows'] as const) {
+      const whole = new DecoderRunner(decoderSession(mode, { n: 0 }), shape, { kvCache: mode === 'rows' ? 'rows' : mode ? 'shared' : 'concat', prefillChunk: 0, initialCapacity: 4 });
+      const calls = { n: 0, failAt: undefined as number | undefined };
+      const chunked = new DecoderRunner(decoderSession(mode, calls), shape, { kvCache: whole.kvCache, prefillChunk: 2, initialCapacity: 4 });
+      for (const [i, ids] of STEPS.entries()) {
+        const all = i % 2 === 0;
+        expect(await chunked.forward(ids, all)).toEqual(await whole.forward(ids, all));
+      }
+      expect(calls.n).toBe(2 + 1 + 3 + 1 + 5 + 1 + 1); // ceil(S / 2) steps each
+      calls.failAt = calls.n + 2; // the second chunk of the next forward
+      await expect(chunked.forward([1, 2, 3, 4, 5])).rejects.toThrow('session failed');
+      expect(chunked.length).toBe(21);
+      expect(await chunked.forward([6, 0, 1], true)).toEqual(await whole.forward([6, 0, 1], true));
+    }
+    expect(() => new DecoderRunner(decoderSession(false, { n: 0 }), shape, { prefillChunk: -1 })).toThrow(expect.objectContaining({ code: 'E_ARGUMENT' }));
   });
 });

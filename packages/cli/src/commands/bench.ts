@@ -8,7 +8,7 @@ import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|rows|concat]
-                [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
+                [--prefill-chunk N] [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
@@ -49,6 +49,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       backend: { type: 'string' },
       attention: { type: 'string' },
       'kv-cache': { type: 'string' },
+      'prefill-chunk': { type: 'string' },
       'prompt-tokens': { type: 'string' },
       'gen-tokens': { type: 'string' },
       context: { type: 'string' },
@@ -68,7 +69,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
 
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progressPrinter(io), ...streamingFlags(v) });
+  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: v['prefill-chunk'] === undefined ? undefined : intFlag('prefill-chunk', v['prefill-chunk'], 0, 0), threads, onProgress: progressPrinter(io), ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
   try {
     const { vocabSize } = model.config;

@@ -28,6 +28,8 @@ created and used (its output is gibberish): see the README for real TinyLlama we
                         has them, else concat), shared (in-place buffers, GroupQueryAttention), rows
                         (the session returns only the new rows; GroupQueryAttention graphs of
                         version 6+) or concat
+  --prefill-chunk N     run a long prompt in steps of at most N tokens (default 128; 0: at once),
+                        single-graph models
   --threads N           intra-op threads
   --max-resident-chunks N  bundles: stream layer chunks, at most N sessions loaded (default: all)
   --memory-limit MB     bundles: stream layer chunks within MB of weights (embed + head + chunks)
@@ -51,6 +53,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
     backend: { type: 'string' },
     attention: { type: 'string' },
     'kv-cache': { type: 'string' },
+      'prefill-chunk': { type: 'string' },
     threads: { type: 'string' },
     json: { type: 'boolean' },
     ...STREAMING_OPTIONS,
@@ -79,7 +82,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
   }
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), threads, onProgress: progress, ...streamingFlags(v) });
+  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: v['prefill-chunk'] === undefined ? undefined : intFlag('prefill-chunk', v['prefill-chunk'], 0, 0), threads, onProgress: progress, ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
   try {
     const stream = model.generator.stream(prompt, options);

@@ -35,6 +35,8 @@ export interface LoadModelOptions {
    * version 6 or later).
    */
   readonly kvCache?: 'auto' | KvCacheMode;
+  /** Longest step of the runner, in tokens (default `DEFAULT_PREFILL_CHUNK`; 0: a prompt runs at once). */
+  readonly prefillChunk?: number;
 }
 
 /** Build information written beside a prebuilt `model.onnx` (`tinyllama build`). */
@@ -178,7 +180,7 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
     );
   }
   const kvCache: KvCacheMode = want === 'auto' ? autoKvCacheMode(sharedOk && session.supportsInPlaceOutputs, backend, rowsOk) : want;
-  const runner = new DecoderRunner(session, config, { kvCache, allocator: backend.tensorAllocator });
+  const runner = new DecoderRunner(session, config, { kvCache, allocator: backend.tensorAllocator, prefillChunk: options.prefillChunk });
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
   return {
     dir,
