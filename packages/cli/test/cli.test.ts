@@ -169,6 +169,21 @@ describe('tinyllama CLI: demo (no --model)', () => {
   });
 });
 
+describe('tinyllama CLI: build', () => {
+  it('keeps the embedding and LM head in their own dtype when asked, and rejects a bad one', async () => {
+    const out = join(work, 'built-int8-f32eh');
+    const b = await cli(['build', '--model', randomDir, '--out', out, '--dtype', 'int8', '--block-size', '16', '--embedding-dtype', 'f32', '--lm-head-dtype', 'f32']);
+    expect(b.code, b.err).toBe(0);
+    expect(b.err).toMatch(/int8 \(block 16.*embedding float32, LM head float32/);
+    const info = JSON.parse(await readFile(join(out, 'tinyllama-build.json'), 'utf8')) as { weights: Record<string, unknown> };
+    expect(info.weights).toMatchObject({ dtype: 'int8', blockSize: 16, embeddingDtype: 'float32', lmHeadDtype: 'float32' });
+    const g = await cli(['generate', '--model', out, '--prompt-ids', '1,20,30', '--max-tokens', '4', '--temperature', '0', '--json']);
+    expect(g.code, g.err).toBe(0);
+    const bad = await cli(['build', '--model', randomDir, '--out', join(work, 'bad'), '--lm-head-dtype', 'int3']);
+    expect(bad.err).toMatch(/E_ARGUMENT.*--lm-head-dtype must be int4, int8, f16 or f32, got 'int3'/);
+  });
+});
+
 describe('tinyllama CLI: convert', () => {
   it('converts a sharded .bin to safetensors and generates the same tokens', async () => {
     const src = join(TINY, 'gqa-f16-bin-sharded');
