@@ -8,7 +8,7 @@
 import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
 import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
-import { autoKvCacheMode, DecoderRunner, EmbeddingLookupSession, TextGenerator, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
+import { autoKvCacheMode, DecoderRunner, EmbeddingLookupSession, TextGenerator, hasRowOutputs, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
 import { fetchBundleManifest, type ByteStaging } from './bundle-files.js';
 import { openWebBundle } from './bundle-open.js';
@@ -121,9 +121,11 @@ class InferenceWorker {
       externalData: data ? [{ path: EXTERNAL_DATA_FILE, data }] : [],
     });
     // GroupQueryAttention graphs on a backend with its own tensor memory (our kernels): the KV cache lives
-    // there and attention reads it in place (no per-step cache copies, no JS garbage)
+    // there and attention reads it in place (no per-step cache copies, no JS garbage); on onnxruntime-web,
+    // graphs with present_rows (version 6+) take back only each step's new rows
+    const gqa = attention === gqaAttention.name;
     const decoder = new DecoderRunner(session, config, {
-      kvCache: autoKvCacheMode(attention === gqaAttention.name && session.supportsInPlaceOutputs, backend),
+      kvCache: autoKvCacheMode(gqa && session.supportsInPlaceOutputs, backend, gqa && hasRowOutputs(session, config.numLayers)),
       allocator: backend.tensorAllocator,
     });
     const runner = new YieldingRunner(decoder);
