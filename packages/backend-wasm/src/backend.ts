@@ -154,11 +154,11 @@ class KernelsSession implements WasmKernelsSession {
 
   async run(feeds: Readonly<Record<string, HostTensor>>, options?: RunOptions): Promise<Record<string, HostTensor>> {
     const outputs = options?.outputs;
-    if (!outputs) return this.#exec.run(feeds);
+    if (!outputs) return this.#exec.run(feeds, undefined, options?.fetch);
     for (const name of Object.keys(outputs)) {
       if (!this.#exec.outputNames.includes(name)) throw new TinyLlamaError('E_ARGUMENT', `in-place output '${name}' is not an output of the graph`);
     }
-    return this.#exec.run(feeds, outputs);
+    return this.#exec.run(feeds, outputs, options?.fetch);
   }
 
   async release(): Promise<void> {

@@ -97,6 +97,8 @@ export class GraphExecutor {
   /** Files taken over at load (weights and constants kept in them), freed on release. */
   readonly #owned: OwnedRegions;
   readonly #kernels: WasmKernels;
+  /** Per set of wanted outputs (names joined): which steps a run can skip. */
+  readonly #skips = new Map<string, Uint8Array>();
   #released = false;
   /** When set, milliseconds spent per operator type are added here (see {@link GraphExecutor.profile}). */
   profile: Map<string, number> | undefined;
@@ -322,7 +324,13 @@ export class GraphExecutor {
    * the kernels' memory: a decode step then allocates no JS buffer for it).
    * @throws `E_SHAPE` when a result does not fit its target's dtype and size.
    */
-  run(feeds: Readonly<Record<string, HostTensor>>, targets?: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
+  run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    targets?: Readonly<Record<string, HostTensor>>,
+    /** Outputs wanted besides `targets` (default: all); steps that feed none of them are skipped. */
+    fetch?: readonly string[],
+  ): Record<string, HostTensor> {
+    const skip = fetch ? this.#skipFor(targets ? [...fetch, ...Object.keys(targets)] : fetch) : undefined;
     const inPlace: ReadonlySet<HostTensor> = targets ? new Set(Object.values(targets)) : NO_TENSORS;
     const ctx: RunContext = { inPlace };
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
@@ -339,7 +347,13 @@ export class GraphExecutor {
     // resident tensors (in the kernels' memory) this run made and still holds: freed after their last use
     const owned = new Set<HostTensor>();
     try {
-      for (const st of this.#steps) {
+      const steps = this.#steps;
+      for (let si = 0; si < steps.length; si++) {
+        const st = steps[si]!;
+        if (skip?.[si]) {
+          this.#release(st, values, owned); // its inputs' last use may be here
+          continue;
+        }
         // the step's own input array, refilled each run (runs are synchronous and never nested)
         const inputs = st.args;
         for (let i = 0; i < st.inputs.length; i++) {
@@ -365,17 +379,13 @@ export class GraphExecutor {
           if (s >= 0) values[s] = t;
           else if (t && owned.delete(t)) this.#kernels.freeTensor(t);
         }
-        for (let i = 0; i < st.release.length; i++) {
-          const s = st.release[i]!;
-          const t = values[s];
-          values[s] = undefined;
-          if (t && owned.delete(t)) this.#kernels.freeTensor(t);
-        }
+        this.#release(st, values, owned);
         inputs.fill(undefined); // hold no tensor past its step
       }
       const out: Record<string, HostTensor> = {};
       this.outputNames.forEach((name, k) => {
-        const t = values[this.#outputSlots[k]!]!;
+        const t = values[this.#outputSlots[k]!];
+        if (!t) return; // not wanted (skipped)
         // graph outputs leave the kernels' memory (the caller's in-place tensors stay where they are)
         const target = targets?.[name];
         if (target && t !== target) {
@@ -390,6 +400,41 @@ export class GraphExecutor {
     } finally {
       for (const t of owned) this.#kernels.freeTensor(t);
     }
+  }
+
+  /** Frees the values whose last use is `st`. */
+  #release(st: Step, values: (HostTensor | undefined)[], owned: Set<HostTensor>): void {
+    for (let i = 0; i < st.release.length; i++) {
+      const s = st.release[i]!;
+      const t = values[s];
+      values[s] = undefined;
+      if (t && owned.delete(t)) this.#kernels.freeTensor(t);
+    }
+  }
+
+  /** The steps that feed none of the outputs `wanted` (cached per set); `E_ARGUMENT` for an unknown name. */
+  #skipFor(wanted: readonly string[]): Uint8Array {
+    const key = [...wanted].sort().join('\u0000');
+    let skip = this.#skips.get(key);
+    if (skip) return skip;
+    const needed = new Set<number>();
+    for (const name of wanted) {
+      const k = this.outputNames.indexOf(name);
+      if (k < 0) throw new TinyLlamaError('E_ARGUMENT', `no output named '${name}'`);
+      needed.add(this.#outputSlots[k]!);
+    }
+    const steps = this.#steps;
+    skip = new Uint8Array(steps.length);
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const st = steps[i]!;
+      if (!st.outputs.some((o) => needed.has(o))) {
+        skip[i] = 1;
+        continue;
+      }
+      for (const slot of st.inputs) if (slot >= 0) needed.add(slot);
+    }
+    this.#skips.set(key, skip);
+    return skip;
   }
 
   /**

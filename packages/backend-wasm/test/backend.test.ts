@@ -295,6 +295,18 @@ describe('loading and errors', () => {
       const small: HostTensor = { dtype: 'float32', dims: [1, N2], data: new Float32Array(N2) };
       await expect(s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }, { outputs: { y2: small } })).rejects.toMatchObject({ code: 'E_SHAPE', message: expect.stringContaining("in-place output 'y2'") });
       expect(k.mem.usedBytes).toBe(used);
+      // fetch: only the steps the wanted outputs need run (here mm1 and the Reshape, not mm2)
+      s.profile = new Map();
+      const some = await s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }, { fetch: ['r'] });
+      expect(Object.keys(some)).toEqual(['y1', 'r']); // y1 is computed on the way
+      expect(some.r!.data).toEqual(out.r!.data);
+      expect(s.profile.get('MatMulNBits')).toBeGreaterThan(0);
+      expect([...s.profile.keys()].filter((op) => op === 'Identity')).toEqual([]);
+      s.profile = undefined;
+      const withTarget = await s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }, { outputs: { y2 }, fetch: [] });
+      expect(Object.keys(withTarget)).toEqual(['y1', 'r', 'y2']);
+      expect(k.mem.usedBytes).toBe(used);
+      await expect(s.run({ x: { dtype: 'float32', dims: [M, K], data: xs } }, { fetch: ['nope'] })).rejects.toMatchObject({ code: 'E_ARGUMENT', message: expect.stringContaining("'nope'") });
       const u1 = k.uploadNBits({ K, N, bits: 4, blockSize: 32, q: w1.B, scales: w1.scales }, 'u1');
       const u2 = k.uploadNBits({ K: N, N: N2, bits: 4, blockSize: 32, q: w2.B, scales: w2.scales }, 'u2');
       try {

@@ -227,7 +227,7 @@ export class DecoderRunner {
         feeds[IO.pastKey(i)] = outputs[IO.presentKey(i)] = shared.key(i); // [1, Hkv, capacity, D], rows [P, T) written in place
         feeds[IO.pastValue(i)] = outputs[IO.presentValue(i)] = shared.value(i);
       }
-      const out = await this.session.run(feeds, { outputs });
+      const out = await this.session.run(feeds, { outputs, fetch: LOGITS_ONLY }); // (present_rows, if any, not wanted)
       const logits = this.#logits(out, rows, allLogits);
       shared.commit(T); // only now: after a failed step `length` is unchanged and rows past it are never read
       this.#length = T;
@@ -261,6 +261,8 @@ export class DecoderRunner {
     return allLogits ? data : data.subarray((rows - 1) * V, rows * V);
   }
 }
+
+const LOGITS_ONLY: readonly string[] = [IO.logits];
 
 /** A step's `present_rows` output, checked: float32 [1, Hkv, S, D]. */
 function rowsOutput(out: Record<string, HostTensor>, name: string, S: number, shape: DecoderShape): Float32Array {
