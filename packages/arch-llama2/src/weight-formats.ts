@@ -80,6 +80,7 @@ interface QuantOptions {
   readonly blockSize: BlockSize;
   readonly symmetric: boolean;
   readonly accuracyLevel: number;
+  readonly scaleSearch: boolean;
 }
 
 function matMulNBitsLinear(o: QuantOptions): LinearEmitter {
@@ -87,7 +88,7 @@ function matMulNBitsLinear(o: QuantOptions): LinearEmitter {
     const [N, K] = weight.shape; // [out, in]
     const nb = Math.ceil(K / o.blockSize);
     const part = sharedParts(o.symmetric ? 2 : 3, async () =>
-      quantizeMatMulNBits(await weight.read(), N, K, { bits: o.bits, blockSize: o.blockSize, symmetric: o.symmetric, name: weight.key }),
+      quantizeMatMulNBits(await weight.read(), N, K, { bits: o.bits, blockSize: o.blockSize, symmetric: o.symmetric, scaleSearch: o.scaleSearch, name: weight.key }),
     );
     const inputs = [
       x,
@@ -121,7 +122,7 @@ function gatherBlockEmbedding(o: QuantOptions): EmbeddingEmitter {
     }
     const nb = E / o.blockSize;
     const part = sharedParts(o.symmetric ? 2 : 3, async () =>
-      quantizeGatherBlock(await weight.read(), V, E, { bits: o.bits, blockSize: o.blockSize, symmetric: o.symmetric, name: weight.key }),
+      quantizeGatherBlock(await weight.read(), V, E, { bits: o.bits, blockSize: o.blockSize, symmetric: o.symmetric, scaleSearch: o.scaleSearch, name: weight.key }),
     );
     const inputs = [
       g.initializer(`${weight.key}.q${o.bits}`, { dtype: 'uint8', dims: [V, (E * o.bits) / 8], load: part((q) => q.data) }), // [V, E*bits/8]
@@ -167,7 +168,10 @@ function emittersFor(format: WeightFormat | undefined): WeightEmitters {
   if (!(Number.isInteger(accuracyLevel) && accuracyLevel >= 0 && accuracyLevel <= 4)) {
     throw new TinyLlamaError('E_ARGUMENT', `accuracy level must be 0..4, got ${accuracyLevel}`);
   }
-  const o: QuantOptions = { bits: dtype === 'int4' ? 4 : 8, blockSize: blockSize as BlockSize, symmetric: format?.symmetric ?? true, accuracyLevel };
+  const symmetric = format?.symmetric ?? true;
+  const scaleSearch = format?.scaleSearch ?? false;
+  if (scaleSearch && !symmetric) throw new TinyLlamaError('E_UNSUPPORTED', 'the scale search is for symmetric quantisation only');
+  const o: QuantOptions = { bits: dtype === 'int4' ? 4 : 8, blockSize: blockSize as BlockSize, symmetric, accuracyLevel, scaleSearch };
   return { linear: matMulNBitsLinear(o), embedding: gatherBlockEmbedding(o), tiedHead: 'linear' };
 }
 

@@ -182,6 +182,18 @@ describe('tinyllama CLI: build', () => {
     const bad = await cli(['build', '--model', randomDir, '--out', join(work, 'bad'), '--lm-head-dtype', 'int3']);
     expect(bad.err).toMatch(/E_ARGUMENT.*--lm-head-dtype must be int4, int8, f16 or f32, got 'int3'/);
   });
+  it('searches block scales when asked (symmetric only)', async () => {
+    const out = join(work, 'built-int4-searched');
+    const b = await cli(['build', '--model', randomDir, '--out', out, '--dtype', 'int4', '--scale-search']);
+    expect(b.code, b.err).toBe(0);
+    expect(b.err).toMatch(/int4 \(block 32, accuracy level 4, symmetric, searched scales\)/);
+    const info = JSON.parse(await readFile(join(out, 'tinyllama-build.json'), 'utf8')) as { weights: Record<string, unknown> };
+    expect(info.weights).toMatchObject({ dtype: 'int4', scaleSearch: true });
+    const g = await cli(['generate', '--model', out, '--prompt-ids', '1,20,30', '--max-tokens', '4', '--temperature', '0', '--json']);
+    expect(g.code, g.err).toBe(0);
+    const asym = await cli(['build', '--model', randomDir, '--out', join(work, 'bad2'), '--scale-search', '--asymmetric']);
+    expect(asym.err).toMatch(/E_UNSUPPORTED.*symmetric/);
+  });
 });
 
 describe('tinyllama CLI: convert', () => {

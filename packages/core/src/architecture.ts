@@ -55,6 +55,11 @@ export interface WeightFormat {
   readonly accuracyLevel?: number;
   /** Symmetric quantisation without zero points (default true). */
   readonly symmetric?: boolean;
+  /**
+   * Search each block's scale for the least squared error (symmetric only; default false: round to
+   * nearest from the largest magnitude, the codes onnxruntime's own quantiser writes).
+   */
+  readonly scaleSearch?: boolean;
   /** Storage of the token embedding (default: `dtype`). */
   readonly embeddingDtype?: WeightFormat['dtype'];
   /** Storage of the LM head (default: `dtype`). */

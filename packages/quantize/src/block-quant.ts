@@ -88,14 +88,16 @@ export function quantizeBlocks(
   padTail: boolean,
   fn: string,
   name: string | undefined,
+  scaleSearch = false,
 ): BlockQuantized {
   const { rows, bits, blocksPerRow, rowBytes, zeroPointRowBytes } = geo;
+  if (scaleSearch && !symmetric) throw new TinyLlamaError('E_UNSUPPORTED', `${where(fn, name)}: the scale search is for symmetric quantisation only`);
   const out: MutableBlockQuantized = {
     data: new Uint8Array(rows * rowBytes),
     scales: new Float32Array(rows * blocksPerRow),
     zeroPoints: symmetric ? undefined : new Uint8Array(rows * zeroPointRowBytes),
   };
-  const bad = bits === 4 ? quantizeRows4(src, geo, padTail, out) : quantizeRows8(src, geo, padTail, out);
+  const bad = scaleSearch ? quantizeRowsSearched(src, geo, padTail, out) : bits === 4 ? quantizeRows4(src, geo, padTail, out) : quantizeRows8(src, geo, padTail, out);
   if (bad >= 0) {
     const r = Math.floor(bad / blocksPerRow);
     const k0 = (bad % blocksPerRow) * geo.blockSize;
@@ -278,6 +280,116 @@ function quantizeRows8(src: Float32Array, geo: BlockGeometry, padTail: boolean, 
     }
   }
   return -1;
+}
+
+/**
+ * The search's candidate scales, as factors of the round-to-nearest scale: a coarse pass over 0.75 ..
+ * 0.95 (1 is round to nearest itself), then the two neighbours 0.025 either side of the best. Below 1
+ * the largest values clip to the end code and the rest of the block gets finer steps.
+ */
+const SEARCH_COARSE = [0.75, 0.8, 0.85, 0.9, 0.95];
+const SEARCH_FINE = 0.025;
+
+/**
+ * Symmetric quantisation with a searched scale (`scaleSearch`): per block, the scale among
+ * {@link SEARCH_COARSE} (and then {@link SEARCH_FINE}) × the round-to-nearest scale with the least
+ * squared error, then refitted by least squares on its codes (kept when that lowers the error). Codes are `clamp(round(w / scale) + zp,
+ * 0, qmax)`, the layout is the round-to-nearest kernels'. Returns the first non-finite block, or -1.
+ */
+function quantizeRowsSearched(src: Float32Array, geo: BlockGeometry, padTail: boolean, out: MutableBlockQuantized): number {
+  const { rows, cols, bits, blockSize, blocksPerRow: nb, blobSize, rowBytes } = geo;
+  const { data, scales } = out;
+  const qmax = bits === 4 ? 15 : 255;
+  const zp = (qmax + 1) / 2;
+  const srcBits = new Int32Array(src.buffer, src.byteOffset, src.length);
+  const p: BlockParams = { scale: 0, inv: 0, zp: 0 };
+  const fround = Math.fround;
+  for (let r = 0; r < rows; r++) {
+    const rowIn = r * cols;
+    const rowEnd = rowIn + cols;
+    for (let b = 0; b < nb; b++) {
+      const start = rowIn + b * blockSize;
+      const end = start + blockSize < rowEnd ? start + blockSize : rowEnd;
+      if (!blockParams(srcBits, start, end, qmax, true, p)) return r * nb + b;
+      let best = p.scale;
+      if (best !== 0) {
+        let bestErr = blockError(src, start, end, best, zp, qmax);
+        let bestF = 1;
+        for (let k = 0; k < SEARCH_COARSE.length; k++) {
+          const sc = fround(p.scale * SEARCH_COARSE[k]!);
+          const e = blockError(src, start, end, sc, zp, qmax);
+          if (e < bestErr) {
+            bestErr = e;
+            best = sc;
+            bestF = SEARCH_COARSE[k]!;
+          }
+        }
+        for (const f of [bestF - SEARCH_FINE, bestF + SEARCH_FINE]) {
+          const sc = fround(p.scale * f);
+          const e = blockError(src, start, end, sc, zp, qmax);
+          if (e < bestErr) {
+            bestErr = e;
+            best = sc;
+          }
+        }
+        const fit = leastSquaresScale(src, start, end, best, zp, qmax);
+        if (Math.abs(fit) >= FLT_MIN && blockError(src, start, end, fit, zp, qmax) < bestErr) best = fit;
+      }
+      scales[r * nb + b] = best;
+      const inv = best === 0 ? 0 : fround(1 / best);
+      const o = r * rowBytes + b * blobSize;
+      if (bits === 8) {
+        for (let i = start; i < end; i++) data[o + i - start] = searchedCode(src[i]!, inv, zp, qmax);
+        if (padTail) data.fill(zp, o + end - start, o + blobSize);
+      } else {
+        for (let i = start; i < end; i++) {
+          const c = searchedCode(src[i]!, inv, zp, qmax);
+          const j = i - start;
+          data[o + (j >> 1)] |= (j & 1) === 0 ? c : c << 4;
+        }
+        const n = end - start;
+        if ((n & 1) === 1) data[o + (n >> 1)] |= zp << 4; // odd block: the high nibble is padding
+        if (padTail) data.fill(zp | (zp << 4), o + ((n + 1) >> 1), o + blobSize);
+      }
+    }
+  }
+  return -1;
+}
+
+/** `clamp(round(w / scale) + zp, 0, qmax)` with `inv = 1 / scale` (0 for an all-zero block: code zp). */
+function searchedCode(w: number, inv: number, zp: number, qmax: number): number {
+  const t = (w * inv + zp + 0.5) | 0; // truncation = floor here: anything below 0 clamps to 0 anyway
+  return t < 0 ? 0 : t > qmax ? qmax : t;
+}
+
+/** Squared error of the block [start, end) quantised with `scale` (float32 dequantisation, as the ops). */
+function blockError(src: Float32Array, start: number, end: number, scale: number, zp: number, qmax: number): number {
+  const fround = Math.fround;
+  const inv = fround(1 / scale);
+  let e = 0;
+  for (let i = start; i < end; i++) {
+    const w = src[i]!;
+    let t = (w * inv + zp + 0.5) | 0;
+    t = t < 0 ? 0 : t > qmax ? qmax : t;
+    const d = w - fround(scale * (t - zp));
+    e += d * d;
+  }
+  return e;
+}
+
+/** The least-squares scale for the codes `scale` gives: sum(w q') / sum(q'^2), q' = q - zp. */
+function leastSquaresScale(src: Float32Array, start: number, end: number, scale: number, zp: number, qmax: number): number {
+  const inv = Math.fround(1 / scale);
+  let wq = 0;
+  let qq = 0;
+  for (let i = start; i < end; i++) {
+    const w = src[i]!;
+    let t = (w * inv + zp + 0.5) | 0;
+    t = t < 0 ? 0 : t > qmax ? qmax : t;
+    wq += w * (t - zp);
+    qq += (t - zp) * (t - zp);
+  }
+  return qq > 0 ? Math.fround(wq / qq) : 0;
 }
 
 /** Dequantises packed codes back to a row-major float32 `[rows, cols]` (padding is skipped). */

@@ -31,6 +31,11 @@ export interface GatherBlockOptions {
   readonly blockSize: BlockSize;
   /** Symmetric (default zero point, no zero-point input) or asymmetric (with zero points). */
   readonly symmetric: boolean;
+  /**
+   * Search each block's scale for the least squared error instead of rounding to nearest from the
+   * largest magnitude (symmetric only; default false: the codes onnxruntime's own quantiser writes).
+   */
+  readonly scaleSearch?: boolean;
   /** Tensor name used in error messages. */
   readonly name?: string;
 }
@@ -90,11 +95,11 @@ function geometry(fn: string, name: string | undefined, V: number, E: number, bi
  */
 export function quantizeGatherBlock(table: Float32Array, V: number, E: number, options: GatherBlockOptions): GatherBlockWeight {
   const fn = 'quantizeGatherBlock';
-  const { bits, blockSize, symmetric, name } = options;
+  const { bits, blockSize, symmetric, name, scaleSearch } = options;
   const geo = geometry(fn, name, V, E, bits, blockSize);
   checkFloat32(fn, name, 'table', table);
   checkLength(fn, name, 'table', table, V * E, `[V=${V}, E=${E}]`);
-  const q = quantizeBlocks(table, geo, symmetric, false, fn, name);
+  const q = quantizeBlocks(table, geo, symmetric, false, fn, name, scaleSearch);
   const nb = geo.blocksPerRow;
   const base = {
     V,

@@ -30,6 +30,11 @@ export interface MatMulNBitsOptions {
   readonly blockSize: BlockSize;
   /** Symmetric (no zero points, ORT's sign-keeping `scale = -absmax / 2^(bits-1)`) or asymmetric (min/max with zero points). */
   readonly symmetric: boolean;
+  /**
+   * Search each block's scale for the least squared error instead of rounding to nearest from the
+   * largest magnitude (symmetric only; default false: the codes onnxruntime's own quantiser writes).
+   */
+  readonly scaleSearch?: boolean;
   /** Tensor name used in error messages. */
   readonly name?: string;
 }
@@ -88,11 +93,11 @@ function geometry(fn: string, name: string | undefined, N: number, K: number, bi
  */
 export function quantizeMatMulNBits(weight: Float32Array, N: number, K: number, options: MatMulNBitsOptions): MatMulNBitsWeight {
   const fn = 'quantizeMatMulNBits';
-  const { bits, blockSize, symmetric, name } = options;
+  const { bits, blockSize, symmetric, name, scaleSearch } = options;
   const geo = geometry(fn, name, N, K, bits, blockSize);
   checkFloat32(fn, name, 'weight', weight);
   checkLength(fn, name, 'weight', weight, N * K, `[N=${N}, K=${K}]`);
-  const q = quantizeBlocks(weight, geo, symmetric, true, fn, name);
+  const q = quantizeBlocks(weight, geo, symmetric, true, fn, name, scaleSearch);
   const nb = geo.blocksPerRow;
   const base = {
     N,

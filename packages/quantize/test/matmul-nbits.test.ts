@@ -216,3 +216,54 @@ describe('quantizeMatMulNBits: helpers and errors', () => {
     }
   });
 });
+
+describe('quantizeMatMulNBits: searched scales', () => {
+  /** Sum of squared errors per block of a dequantised weight. */
+  function blockErrors(w: Float32Array, q: ReturnType<typeof quantizeMatMulNBits>): number[] {
+    const d = dequantizeMatMulNBits(q);
+    const { N, K, blockSize } = q;
+    const nb = Math.ceil(K / blockSize);
+    const out = new Array<number>(N * nb).fill(0);
+    for (let r = 0; r < N; r++) for (let k = 0; k < K; k++) out[r * nb + Math.floor(k / blockSize)] += (w[r * K + k] - d[r * K + k]) ** 2;
+    return out;
+  }
+
+  it('never does worse than round to nearest on any block, and does better overall (4 and 8 bits, ragged K)', () => {
+    // heavy-tailed weights (a few outliers per block), where clipping pays
+    const base = randomWeights(24 * 172, 11);
+    const w = base.map((x, i) => (i % 37 === 0 ? x * 6 : x));
+    for (const bits of [4, 8] as const) {
+      for (const blockSize of [16, 32, 64] as const) {
+        const rtn = quantizeMatMulNBits(w, 24, 172, { bits, blockSize, symmetric: true });
+        const searched = quantizeMatMulNBits(w, 24, 172, { bits, blockSize, symmetric: true, scaleSearch: true });
+        expect(searched.B.length).toBe(rtn.B.length);
+        expect(searched.zeroPoints).toBeUndefined();
+        const a = blockErrors(w, rtn);
+        const b = blockErrors(w, searched);
+        for (let i = 0; i < a.length; i++) expect(b[i], `block ${i}`).toBeLessThanOrEqual(a[i] * (1 + 1e-6) + 1e-12);
+        expect(b.reduce((x, y) => x + y, 0), `${bits} bits, block ${blockSize}`).toBeLessThan(0.97 * a.reduce((x, y) => x + y, 0));
+        // padding of the ragged last blob holds the zero point, like round to nearest
+        const blob = (blockSize * bits) / 8;
+        const nb = Math.ceil(172 / blockSize);
+        const used = ((172 - (nb - 1) * blockSize) * bits) / 8;
+        const zp = bits === 4 ? 0x88 : 128;
+        for (let r = 0; r < 24; r++) {
+          const last = (r * nb + nb - 1) * blob;
+          for (let j = Math.ceil(used); j < blob; j++) expect(searched.B[last + j]).toBe(zp);
+        }
+      }
+    }
+  });
+
+  it('keeps an all-zero block at scale 0 and refuses asymmetric quantisation', () => {
+    const w = new Float32Array(2 * 32);
+    w.fill(0.5, 32);
+    const q = quantizeMatMulNBits(w, 2, 32, { bits: 4, blockSize: 32, symmetric: true, scaleSearch: true });
+    expect(q.scales[0]).toBe(0);
+    expect([...q.B.subarray(0, 16)].every((b) => b === 0x88)).toBe(true);
+    expect(Array.from(dequantizeMatMulNBits(q).subarray(32))).toEqual(new Array(32).fill(0.5));
+    expect(() => quantizeMatMulNBits(w, 2, 32, { bits: 4, blockSize: 32, symmetric: false, scaleSearch: true })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED' }),
+    );
+  });
+});

@@ -6,7 +6,7 @@ import { progressPrinter, type CliIO } from '../io.js';
 import { peakRssMB } from './bench.js';
 
 export const BUILD_HELP = `tinyllama build --model CHECKPOINT_DIR --out DIR [--dtype int4|int8|f16|f32] [--block-size 16..256]
-                [--accuracy-level 0..4] [--asymmetric] [--embedding-dtype D] [--lm-head-dtype D]
+                [--accuracy-level 0..4] [--asymmetric] [--scale-search] [--embedding-dtype D] [--lm-head-dtype D]
                 [--attention gqa|portable] [--overwrite] [--bundle] [--layers-per-chunk N]
 
 Builds a checkpoint into a model directory (model.onnx + model.onnx.data, config, tokenizer,
@@ -18,6 +18,8 @@ quantised one tensor at a time (bounded memory); the output appears only when co
                       128 or 256
   --accuracy-level N  MatMulNBits accuracy_level: 0 float activations, 4 int8 activations (default 4)
   --asymmetric        store zero points (default symmetric)
+  --scale-search      search each block's scale for the least squared error (symmetric; slower to
+                      build; default: round to nearest from the largest value, as onnxruntime does)
   --embedding-dtype D  the token embedding's own dtype (int4, int8, f16 or f32; default --dtype)
   --lm-head-dtype D   the LM head's own dtype (default --dtype); e.g. int8 linears with f32 embedding
                       and head keep a small model closer to float32 (docs/quantization.md)
@@ -39,6 +41,7 @@ export async function buildCommand(argv: string[], io: CliIO): Promise<number> {
       'block-size': { type: 'string' },
       'accuracy-level': { type: 'string' },
       asymmetric: { type: 'boolean' },
+      'scale-search': { type: 'boolean' },
       'embedding-dtype': { type: 'string' },
       'lm-head-dtype': { type: 'string' },
       attention: { type: 'string' },
@@ -69,6 +72,7 @@ export async function buildCommand(argv: string[], io: CliIO): Promise<number> {
     blockSize,
     accuracyLevel: intFlag('accuracy-level', v['accuracy-level'], 4, 0, 4),
     symmetric: !(v.asymmetric ?? false),
+    ...(v['scale-search'] ? { scaleSearch: true } : {}),
     ...(embeddingDtype ? { embeddingDtype } : {}),
     ...(lmHeadDtype ? { lmHeadDtype } : {}),
   };
@@ -85,7 +89,7 @@ export async function buildCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const r = await buildModelDir(rt, inDir, outDir, { attention: v.attention, weights, overwrite: v.overwrite ?? false, onProgress: progressPrinter(io) });
   io.err(
-    `built ${outDir}: ${dtype}${dtype === 'int4' || dtype === 'int8' ? ` (block ${blockSize}, accuracy level ${weights.accuracyLevel}, ${weights.symmetric ? 'symmetric' : 'asymmetric'})` : ''}` +
+    `built ${outDir}: ${dtype}${dtype === 'int4' || dtype === 'int8' ? ` (block ${blockSize}, accuracy level ${weights.accuracyLevel}, ${weights.symmetric ? 'symmetric' : 'asymmetric'}${weights.scaleSearch ? ', searched scales' : ''})` : ''}` +
       `${embeddingDtype ? `, embedding ${embeddingDtype}` : ''}${lmHeadDtype ? `, LM head ${lmHeadDtype}` : ''}, ` +
       `attention ${r.attention}, ${(r.modelBytes / 1e6).toFixed(1)} MB, ${(r.ms / 1000).toFixed(1)} s, peak RSS ${peakRssMB().toFixed(0)} MB\n`,
   );
