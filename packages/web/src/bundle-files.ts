@@ -149,6 +149,7 @@ export async function bundleFileReader(baseUrl: string, manifest: BundleManifest
           }
           return (await download(url, path, false, options))!;
         },
+        stallMs,
       });
       if (opfs) {
         options.onProgress?.({ file: path, loaded: file.size, total: file.size, fromCache: true });

@@ -6,6 +6,7 @@
  */
 import { TinyLlamaError, type ByteRangeReader } from '@tinyllama/core';
 import { Sha256 } from './sha256.js';
+import { untilStalled } from './stall.js';
 
 /** The OPFS directory holding the demo's files. */
 export const OPFS_DIR = 'tinyllama-files';
@@ -38,6 +39,8 @@ export interface OpfsFileSpec {
   readonly sha256: string;
   /** The file's bytes when it is not in OPFS yet (a cached copy or a download). */
   source(): Promise<ReadableStream<Uint8Array> | Uint8Array>;
+  /** How long the source may go without data before the copy fails as `E_IO` (default `STALL_MS`). */
+  readonly stallMs?: number;
 }
 
 const PIECE = 1 << 20;
@@ -59,7 +62,8 @@ function hashHandle(h: SyncHandle): { size: number; sha256: string } {
  * A {@link ByteRangeReader} over `spec`'s file in OPFS: an existing copy is verified (size, SHA-256)
  * before use, a missing or wrong one is written from `spec.source()` and verified; older copies of
  * the same path are deleted. Undefined when OPFS is unavailable or the file is locked by another page.
- * @throws `E_CORRUPT` when the source's bytes do not match `size` / `sha256`.
+ * @throws `E_CORRUPT` when the source's bytes do not match `size` / `sha256`; `E_IO` when the source
+ * stalls (no data for `stallMs`).
  */
 export async function openOpfsFile(spec: OpfsFileSpec): Promise<ByteRangeReader | undefined> {
   if (!opfsAvailable()) return undefined;
@@ -90,7 +94,7 @@ export async function openOpfsFile(spec: OpfsFileSpec): Promise<ByteRangeReader 
       else {
         const r = src.getReader();
         for (;;) {
-          const { done, value } = await r.read();
+          const { done, value } = await untilStalled(r.read(), `OPFS copy of '${spec.path}'`, () => void r.cancel().catch(() => undefined), spec.stallMs);
           if (done) break;
           put(value);
         }
