@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { InferenceSession, TensorAllocator } from './backend.js';
 import { BUNDLE_IO, type BundleGraph, type BundleManifest } from './bundle.js';
 import { emptyKvCache, stepInputs, type DecoderShape, type KvCacheMode } from './decoder.js';
+import { EmbeddingLookupSession } from './embedding-lookup.js';
 import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
 import { SharedKvCache } from './kv-cache.js';
@@ -28,7 +29,10 @@ export interface ChunkedRunnerOptions {
    * resident) plus the loaded chunks. Runtime, activations and the KV cache come on top.
    */
   readonly memoryLimitMB?: number;
-  /** Bytes of the always-resident embed and head graphs (counted against `memoryLimitMB`). */
+  /**
+   * Bytes of the always-resident embed and head graphs (counted against `memoryLimitMB`; an embedding
+   * read on demand from its file counts 0).
+   */
   readonly fixedBytes?: number;
   /** Create the next chunk's session while the current one runs (default true when it fits). */
   readonly prefetch?: boolean;
@@ -116,7 +120,7 @@ export class ChunkedRunner implements Runner {
       const largest = Math.max(...sizes);
       if (budget < largest) {
         const need = Math.ceil(((options.fixedBytes ?? 0) + largest) / 1024 / 1024);
-        throw new TinyLlamaError('E_ARGUMENT', `memory limit ${options.memoryLimitMB} MB is below the embed + head graphs plus one chunk (${need} MB)`);
+        throw new TinyLlamaError('E_ARGUMENT', `memory limit ${options.memoryLimitMB} MB is below the resident graphs (head, and embed unless read on demand) plus one chunk (${need} MB)`);
       }
       maxSize = budget;
       const ascending = [...sizes].sort((a, b) => a - b);
@@ -176,7 +180,7 @@ export class ChunkedRunner implements Runner {
 
   /**
    * Opens a bundle's embed and head graphs with `openGraph` and creates the runner over its chunks
-   * (memory budget counting embed + head, the manifest's preload count). On failure every session
+   * (memory budget counting the head, and the embed graph unless `openGraph` gave an `EmbeddingLookupSession`; the manifest's preload count). On failure every session
    * opened here is released.
    */
   static async fromManifest(
@@ -196,9 +200,11 @@ export class ChunkedRunner implements Runner {
     let head: InferenceSession | undefined;
     try {
       head = await openGraph(headGraph);
+      // an embedding read row by row from its file holds only its scales (see EmbeddingLookupSession)
+      const embedBytes = embed instanceof EmbeddingLookupSession ? 0 : embedGraph.bytes;
       return await ChunkedRunner.create(embed, head, provider, shape, {
         ...options,
-        fixedBytes: embedGraph.bytes + headGraph.bytes,
+        fixedBytes: embedBytes + headGraph.bytes,
         preloadChunks: manifest.streaming.preload_chunks,
       });
     } catch (e) {

@@ -32,7 +32,8 @@ created and used (its output is gibberish): see the README for real TinyLlama we
                         single-graph models
   --threads N           intra-op threads
   --max-resident-chunks N  bundles: stream layer chunks, at most N sessions loaded (default: all)
-  --memory-limit MB     bundles: stream layer chunks within MB of weights (embed + head + chunks)
+  --memory-limit MB     bundles: stream layer chunks within MB of weights (head + chunks, and the
+                        embedding unless it is read row by row from its file)
   --json                print one JSON object last: promptIds, ids, text, timings
 `;
 

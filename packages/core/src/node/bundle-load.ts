@@ -23,7 +23,7 @@ export interface LoadBundleOptions {
   readonly threads?: number;
   /** Streaming: at most this many chunk sessions loaded at once (default: all, i.e. resident). */
   readonly maxResidentChunks?: number;
-  /** Streaming: budget in MB for loaded weights (embed + head + loaded chunks, from file sizes). */
+  /** Streaming: budget in MB for loaded weights (head + loaded chunks, and the embed graph unless read on demand; from file sizes). */
   readonly memoryLimitMB?: number;
   /** Create the next chunk's session while the current one runs (default true when two chunks fit). */
   readonly prefetch?: boolean;
