@@ -180,8 +180,9 @@ export class ChunkedRunner implements Runner {
 
   /**
    * Opens a bundle's embed and head graphs with `openGraph` and creates the runner over its chunks
-   * (memory budget counting the head, and the embed graph unless `openGraph` gave an `EmbeddingLookupSession`; the manifest's preload count). On failure every session
-   * opened here is released.
+   * (the memory budget counts the head, and the embed graph unless `openGraph` gave an
+   * `EmbeddingLookupSession`; the manifest's preload count). On failure every session opened here is
+   * released.
    */
   static async fromManifest(
     manifest: BundleManifest,
