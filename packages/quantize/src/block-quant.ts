@@ -392,32 +392,52 @@ function leastSquaresScale(src: Float32Array, start: number, end: number, scale:
   return qq > 0 ? Math.fround(wq / qq) : 0;
 }
 
-/** Dequantises packed codes back to a row-major float32 `[rows, cols]` (padding is skipped). */
-export function dequantizeBlocks(q: BlockQuantized, geo: BlockGeometry): Float32Array {
-  const { rows, cols, bits, blockSize, blocksPerRow: nb, blobSize, rowBytes, zeroPointRowBytes: zpRow } = geo;
-  const { data, scales, zeroPoints } = q;
-  const out = new Float32Array(rows * cols);
+/**
+ * Dequantises row `r` (`cols` values) into `out` from `outOff`: `(q - zp) * scale` in float32. The
+ * row's codes start at byte `rowStart` of `data`, block `b`'s at `rowStart + b * blobSize`; its scales
+ * at `scales[scaleOff + b]`; zero points (absent: the default 2^(bits-1)) are packed with
+ * `zeroPointRowBytes` bytes per row. Shared by {@link dequantizeBlocks} and the reference kernels of
+ * the operators (`@tinyllama/backend-wasm`).
+ */
+export function dequantizeBlockRow(
+  data: Uint8Array,
+  rowStart: number,
+  scales: Float32Array,
+  scaleOff: number,
+  zeroPoints: Uint8Array | undefined,
+  r: number,
+  geo: Pick<BlockGeometry, 'cols' | 'bits' | 'blockSize' | 'blobSize' | 'zeroPointRowBytes'>,
+  out: Float32Array,
+  outOff = 0,
+): void {
+  const { cols, bits, blockSize, blobSize, zeroPointRowBytes: zpRow } = geo;
+  const nb = Math.ceil(cols / blockSize);
   const mid = defaultZeroPoint(bits);
-  for (let r = 0; r < rows; r++) {
-    for (let b = 0; b < nb; b++) {
-      const scale = scales[r * nb + b];
-      let zp = mid;
-      if (zeroPoints !== undefined) {
-        zp = bits === 8 ? zeroPoints[r * zpRow + b] : (zeroPoints[r * zpRow + (b >> 1)] >> ((b & 1) << 2)) & 15;
-      }
-      const k0 = b * blockSize;
-      const len = Math.min(blockSize, cols - k0);
-      const dst = r * cols + k0;
-      const src = r * rowBytes + b * blobSize;
-      if (bits === 8) {
-        for (let j = 0; j < len; j++) out[dst + j] = (data[src + j] - zp) * scale;
-      } else {
-        for (let j = 0; j < len; j++) {
-          const byte = data[src + (j >> 1)];
-          out[dst + j] = (((j & 1) === 0 ? byte & 15 : byte >> 4) - zp) * scale;
-        }
+  for (let b = 0; b < nb; b++) {
+    const scale = scales[scaleOff + b]!;
+    let zp = mid;
+    if (zeroPoints !== undefined) {
+      zp = bits === 8 ? zeroPoints[r * zpRow + b]! : (zeroPoints[r * zpRow + (b >> 1)]! >> ((b & 1) << 2)) & 15;
+    }
+    const k0 = b * blockSize;
+    const len = Math.min(blockSize, cols - k0);
+    const dst = outOff + k0;
+    const src = rowStart + b * blobSize;
+    if (bits === 8) {
+      for (let j = 0; j < len; j++) out[dst + j] = (data[src + j]! - zp) * scale;
+    } else {
+      for (let j = 0; j < len; j++) {
+        const byte = data[src + (j >> 1)]!;
+        out[dst + j] = (((j & 1) === 0 ? byte & 15 : byte >> 4) - zp) * scale;
       }
     }
   }
+}
+
+/** Dequantises packed codes back to a row-major float32 `[rows, cols]` (padding is skipped). */
+export function dequantizeBlocks(q: BlockQuantized, geo: BlockGeometry): Float32Array {
+  const { rows, cols, blocksPerRow: nb, rowBytes } = geo;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) dequantizeBlockRow(q.data, r * rowBytes, q.scales, r * nb, q.zeroPoints, r, geo, out, r * cols);
   return out;
 }

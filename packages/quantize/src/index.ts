@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { BLOCK_SIZES, type BlockSize, type QuantBits } from './validate.js';
+export { dequantizeBlockRow, type BlockGeometry } from './block-quant.js';
 export {
   quantizeMatMulNBits,
   dequantizeMatMulNBits,

@@ -4,52 +4,11 @@
  * `w = (q - zp) * scale` in float32; codes 4-bit (two per byte, low nibble first) or 8-bit.
  */
 import { shapeToString, type HostTensor } from '@tinyllama/core';
+import { dequantizeBlockRow } from '@tinyllama/quantize';
 import type { OpKernel } from './types.js';
 import { dtypeError, input, intAttr, intValues, requireFloat32, shapeError, tensor, unsupported } from './util.js';
 
-/** Zero point of block `b` of row `r` (packed zero points with `zpRow` bytes per row), or the default. */
-function zeroPoint(zp: Uint8Array | undefined, bits: number, r: number, zpRow: number, b: number): number {
-  if (zp === undefined) return bits === 4 ? 8 : 128;
-  return bits === 8 ? zp[r * zpRow + b] : (zp[r * zpRow + (b >> 1)] >> ((b & 1) << 2)) & 15;
-}
-
-/**
- * Dequantises `cols` values of one row into `out`: codes start at byte `src` of `data`, element `e`
- * of the row belongs to block `floor(e / blockSize)` whose codes start at `src + b * blobStride`.
- */
-function dequantRow(
-  data: Uint8Array,
-  src: number,
-  blobStride: number,
-  scales: Float32Array,
-  scaleOff: number,
-  zp: Uint8Array | undefined,
-  zpRow: number,
-  r: number,
-  bits: number,
-  blockSize: number,
-  cols: number,
-  out: Float32Array,
-): void {
-  const nb = Math.ceil(cols / blockSize);
-  for (let b = 0; b < nb; b++) {
-    const scale = scales[scaleOff + b];
-    const z = zeroPoint(zp, bits, r, zpRow, b);
-    const k0 = b * blockSize;
-    const len = Math.min(blockSize, cols - k0);
-    const s = src + b * blobStride;
-    if (bits === 8) {
-      for (let j = 0; j < len; j++) out[k0 + j] = Math.fround((data[s + j] - z) * scale);
-    } else {
-      for (let j = 0; j < len; j++) {
-        const byte = data[s + (j >> 1)];
-        out[k0 + j] = Math.fround((((j & 1) === 0 ? byte & 15 : byte >> 4) - z) * scale);
-      }
-    }
-  }
-}
-
-function checkBits(op: string, bits: number): void {
+function checkBits(op: string, bits: number): asserts bits is 4 | 8 {
   if (bits !== 4 && bits !== 8) unsupported(op, `attribute bits=${bits} (only 4 and 8)`);
 }
 
@@ -97,7 +56,7 @@ export const matMulNBits: OpKernel = (inputs, attrs) => {
   const y = new Float32Array(M * N);
   const w = new Float32Array(K); // one dequantised weight row [K]
   for (let n = 0; n < N; n++) {
-    dequantRow(b, n * kb * blob, blob, scales, n * kb, zp, zpRow, n, bits, blockSize, K, w);
+    dequantizeBlockRow(b, n * kb * blob, scales, n * kb, zp, n, { cols: K, bits, blockSize, blobSize: blob, zeroPointRowBytes: zpRow }, w);
     const bn = bias === undefined ? 0 : bias[n];
     for (let m = 0; m < M; m++) {
       const am = m * K;
@@ -145,7 +104,7 @@ export const gatherBlockQuantized: OpKernel = (inputs, attrs) => {
   for (let t = 0; t < idx.length; t++) {
     const v = idx[t] < 0 ? idx[t] + V : idx[t];
     if (v < 0 || v >= V) shapeError(op, `index ${idx[t]} out of range for ${V} rows`);
-    dequantRow(data, v * rowBytes, blob, scales, v * nb, zp, zpRow, v, bits, blockSize, E, row);
+    dequantizeBlockRow(data, v * rowBytes, scales, v * nb, zp, v, { cols: E, bits, blockSize, blobSize: blob, zeroPointRowBytes: zpRow }, row);
     out.set(row, t * E);
   }
   return [tensor('float32', [...I.dims, E], out)];
