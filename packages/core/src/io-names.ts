@@ -4,8 +4,8 @@
  * `past_key_values.{i}.key|value` float32 [B, Hkv, P, D], and in graphs that have it `logits_to_keep`
  * int64 scalar K (1 ≤ K ≤ S: logits of the last K positions only, as in Hugging Face's `logits_to_keep`).
  * Outputs: `logits` float32 [B, S, V] ([B, K, V] with `logits_to_keep`), `present.{i}.key|value`
- * float32 [B, Hkv, T, D], and in graphs that have them `present_rows.{i}.key|value` float32
- * [B, Hkv, S, D]: the step's own rows of `present` (T-S .. T-1), for the `rows` KV cache.
+ * float32 [B, Hkv, T, D], and in graphs that have them `present_rows.{i}.key|value`, the step's own
+ * rows of `present` (T-S .. T-1) as float32 [B, Hkv, S, D], for the `rows` KV cache.
  */
 export const IO = {
   inputIds: 'input_ids',

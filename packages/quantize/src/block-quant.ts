@@ -396,7 +396,7 @@ function leastSquaresScale(src: Float32Array, start: number, end: number, scale:
  * Dequantises row `r` (`cols` values) into `out` from `outOff`: `(q - zp) * scale` in float32. The
  * row's codes start at byte `rowStart` of `data`, block `b`'s at `rowStart + b * blobSize`; its scales
  * at `scales[scaleOff + b]`; zero points (absent: the default 2^(bits-1)) are packed with
- * `zeroPointRowBytes` bytes per row. Shared by {@link dequantizeBlocks} and the reference kernels of
+ * `zeroPointRowBytes` bytes per row. Shared by this package's dequantisers and the reference kernels of
  * the operators (`@tinyllama/backend-wasm`).
  */
 export function dequantizeBlockRow(
