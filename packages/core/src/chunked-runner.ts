@@ -3,6 +3,7 @@ import type { InferenceSession, TensorAllocator } from './backend.js';
 import { BUNDLE_IO, type BundleGraph, type BundleManifest } from './bundle.js';
 import { emptyKvCache, stepInputs, type DecoderShape, type KvCacheMode } from './decoder.js';
 import { EmbeddingLookupSession } from './embedding-lookup.js';
+import { forwardInChunks, prefillChunkOption } from './prefill.js';
 import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
 import { SharedKvCache } from './kv-cache.js';
@@ -47,6 +48,11 @@ export interface ChunkedRunnerOptions {
   readonly allocator?: TensorAllocator;
   /** First capacity of a shared KV cache, in rows per head (default 256; it grows by doubling). */
   readonly initialCapacity?: number;
+  /**
+   * Longest step run at once (default `DEFAULT_PREFILL_CHUNK`; 0: no limit): a longer `forward` runs in
+   * steps of this many tokens (in streaming mode each step cycles through the chunks).
+   */
+  readonly prefillChunk?: number;
 }
 
 /** Counters of chunk session loads (streaming mode). */
@@ -88,6 +94,7 @@ export class ChunkedRunner implements Runner {
   #past: HostTensor[] = [];
   #length = 0;
   readonly #shared: SharedKvCache | undefined;
+  readonly #prefillChunk: number;
   readonly #cache: LRUCache<number, Entry>;
   /** Chunks 0 .. pinCount-1 in streaming mode: loaded on first use, never evicted. */
   readonly #pinned = new Map<number, Entry>();
@@ -131,6 +138,7 @@ export class ChunkedRunner implements Runner {
     }
     if (capacity < 1) throw new TinyLlamaError('E_ARGUMENT', `max resident chunks must be at least 1, got ${options.maxResidentChunks}`);
     this.#capacity = capacity;
+    this.#prefillChunk = prefillChunkOption(options.prefillChunk);
     this.#sizes = sizes;
     this.mode = capacity >= n ? 'resident' : 'streaming';
     // The current chunk is pinned while it runs, so prefetching needs room for two.
@@ -238,10 +246,26 @@ export class ChunkedRunner implements Runner {
   }
 
   /**
-   * Runs `ids` after the cached tokens through embed → every chunk → head. Returns logits [S, V] when
-   * `allLogits`, else the last position's logits [V].
+   * Runs `ids` after the cached tokens through embed → every chunk → head, in steps of at most
+   * `prefillChunk` tokens. Returns logits [S, V] when `allLogits`, else the last position's logits [V].
+   * When a step fails, the cache is as before the call.
    */
-  async forward(ids: readonly number[], allLogits = false): Promise<Float32Array> {
+  forward(ids: readonly number[], allLogits = false): Promise<Float32Array> {
+    return forwardInChunks(ids, allLogits, this.#prefillChunk, this.shape.vocabSize, (part, all) => this.#step(part, all), () => this.#checkpoint());
+  }
+
+  /** A function that puts the KV cache back as it is now (the rows past `length` are never read). */
+  #checkpoint(): () => void {
+    const length = this.#length;
+    const past = this.#past.slice();
+    return () => {
+      this.#length = length;
+      if (this.#shared) this.#shared.commit(length);
+      else this.#past = past;
+    };
+  }
+
+  async #step(ids: readonly number[], allLogits: boolean): Promise<Float32Array> {
     const { S, T, inputIds, attentionMask: mask, positionIds: positions } = stepInputs(this.shape, this.#length, ids);
 
     let hidden = expectOutput(await this.embed.run({ [IO.inputIds]: inputIds }), BUNDLE_IO.hidden, 'embed'); // [1, S, E]

@@ -3,6 +3,7 @@ import type { Backend, InferenceSession, TensorAllocator } from './backend.js';
 import { TinyLlamaError } from './errors.js';
 import { IO } from './io-names.js';
 import { SharedKvCache } from './kv-cache.js';
+import { forwardInChunks, prefillChunkOption } from './prefill.js';
 import type { HostTensor } from './tensor.js';
 
 /** The shape facts a {@link DecoderRunner} needs about a model. */
@@ -82,12 +83,6 @@ export function autoKvCacheMode(canShare: boolean, backend: Pick<Backend, 'tenso
   return canAppendRows ? 'rows' : 'concat';
 }
 
-/**
- * Default longest step of {@link DecoderRunner} (tokens). TinyLlama-1.1B int4 on onnxruntime-node, a
- * 1536-token prompt: see docs/benchmarks.md for what it measured against one step.
- */
-export const DEFAULT_PREFILL_CHUNK = 128;
-
 /** True when `session` returns the step's own K/V rows for every layer (the `rows` KV cache). */
 export function hasRowOutputs(session: Pick<InferenceSession, 'outputNames'>, numLayers: number): boolean {
   const names = new Set(session.outputNames);
@@ -122,16 +117,14 @@ export class DecoderRunner {
       /** First capacity of a shared KV cache, in rows per head (default 256). */
       readonly initialCapacity?: number;
       /**
-       * Longest step run at once (default {@link DEFAULT_PREFILL_CHUNK}; 0: no limit): a longer `forward`
+       * Longest step run at once (default `DEFAULT_PREFILL_CHUNK`; 0: no limit): a longer `forward`
        * (a long prompt) runs in steps of this many tokens, so attention's [H, S, T] scores and the
        * activations stay bounded.
        */
       readonly prefillChunk?: number;
     } = {},
   ) {
-    const chunk = options.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
-    if (!Number.isInteger(chunk) || chunk < 0) throw new TinyLlamaError('E_ARGUMENT', `prefill chunk must be a non-negative integer, got ${chunk}`);
-    this.#prefillChunk = chunk;
+    this.#prefillChunk = prefillChunkOption(options.prefillChunk);
     this.#needsPositions = session.inputNames.includes(IO.positionIds);
     this.#keepsLogits = session.inputNames.includes(IO.logitsToKeep);
     this.kvCache = options.kvCache ?? 'concat';
@@ -172,27 +165,19 @@ export class DecoderRunner {
    * [S, V] when `allLogits`, else the last position's logits [V]. When a step fails, the cache is as
    * before the call.
    */
-  async forward(ids: readonly number[], allLogits = false): Promise<Float32Array> {
-    const chunk = this.#prefillChunk;
-    if (chunk === 0 || ids.length <= chunk) return this.#step(ids, allLogits);
+  forward(ids: readonly number[], allLogits = false): Promise<Float32Array> {
+    return forwardInChunks(ids, allLogits, this.#prefillChunk, this.shape.vocabSize, (part, all) => this.#step(part, all), () => this.#checkpoint());
+  }
+
+  /** A function that puts the cache back as it is now (the rows past `length` are never read). */
+  #checkpoint(): () => void {
     const length = this.#length;
-    const past = this.#past.slice(); // concat: the step replaces entries in place
-    const V = this.shape.vocabSize;
-    const all = allLogits ? new Float32Array(ids.length * V) : undefined; // [S, V]
-    let last: Float32Array | undefined;
-    try {
-      for (let i = 0; i < ids.length; i += chunk) {
-        const part = ids.slice(i, i + chunk);
-        last = await this.#step(part, allLogits);
-        all?.set(last, i * V);
-      }
-    } catch (e) {
-      this.#length = length; // the chunks already run are dropped again
+    const past = this.#past.slice(); // concat: a step replaces entries in place
+    return () => {
+      this.#length = length;
       if (this.#shared) this.#shared.commit(length);
       else this.#past = past;
-      throw e;
-    }
-    return all ?? last!;
+    };
   }
 
   async #step(ids: readonly number[], allLogits: boolean): Promise<Float32Array> {

@@ -17,6 +17,7 @@ export * from './logger.js';
 export * from './sampling.js';
 export * from './stop.js';
 export * from './decoder.js';
+export * from './prefill.js';
 export * from './kv-cache.js';
 export * from './generate.js';
 export * from './runtime.js';

@@ -272,6 +272,26 @@ describe('ChunkedRunner with a shared KV cache', () => {
   });
 });
 
+describe('ChunkedRunner prefill chunks', () => {
+  it('give the logits of whole steps (concat and shared, resident and streaming), and a failed piece restores the cache', async () => {
+    for (const shared of [false, true]) {
+      for (const maxResidentChunks of [undefined, 1]) {
+        const kv = shared ? ({ kvCache: 'shared', initialCapacity: 4 } as const) : {};
+        const whole = await ChunkedRunner.create(embed, head, provider(() => shared), shape, { maxResidentChunks, prefillChunk: 0, ...kv });
+        const calls = { n: 0, failAt: undefined as number | undefined };
+        const chunked = await ChunkedRunner.create(embed, head, provider(() => shared, calls), shape, { maxResidentChunks, prefillChunk: 2, ...kv });
+        for (const [i, ids] of STEPS.entries()) expect(await chunked.forward(ids, i % 2 === 0)).toEqual(await whole.forward(ids, i % 2 === 0));
+        calls.failAt = calls.n + 4; // a chunk of the second piece of the next forward
+        await expect(chunked.forward([1, 2, 3, 4])).rejects.toThrow('chunk failed');
+        expect(chunked.length).toBe(21);
+        expect(await chunked.forward([5, 6, 0], true)).toEqual(await whole.forward([5, 6, 0], true));
+        await chunked.release();
+        await whole.release();
+      }
+    }
+  });
+});
+
 describe('DecoderRunner with a shared KV cache', () => {
   /** A whole decoder as one session: input ids → fake chunks → logits. */
   function decoderSession(inPlace: boolean | 'rows', calls: { n: number; failAt?: number }): InferenceSession {

@@ -28,8 +28,7 @@ created and used (its output is gibberish): see the README for real TinyLlama we
                         has them, else concat), shared (in-place buffers, GroupQueryAttention), rows
                         (the session returns only the new rows; GroupQueryAttention graphs of
                         version 6+) or concat
-  --prefill-chunk N     run a long prompt in steps of at most N tokens (default 128; 0: at once),
-                        single-graph models
+  --prefill-chunk N     run a long prompt in steps of at most N tokens (default 128; 0: at once)
   --threads N           intra-op threads
   --max-resident-chunks N  bundles: stream layer chunks, at most N sessions loaded (default: all)
   --memory-limit MB     bundles: stream layer chunks within MB of weights (head + chunks, and the

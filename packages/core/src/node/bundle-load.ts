@@ -43,6 +43,8 @@ export interface LoadBundleOptions {
    * the embed graph, when the architecture can locate the table (`embedLookup`). Default true.
    */
   readonly embeddingOnDemand?: boolean;
+  /** Longest step of the runner, in tokens (default `DEFAULT_PREFILL_CHUNK`; 0: a prompt runs at once). */
+  readonly prefillChunk?: number;
 }
 
 /** A {@link ByteRangeReader} over a local file (positioned reads on one open handle). */
@@ -177,6 +179,7 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
     prefetch: options.prefetch,
     kvCache,
     allocator: backend.tensorAllocator,
+    prefillChunk: options.prefillChunk,
   });
   const sessionMs = performance.now() - tSession;
   const generator = new TextGenerator(runner, tokenizer, config.eosTokenIds);
