@@ -206,6 +206,7 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       else ui.output.dataset.modelMemory = String(modelMemory);
       ui.output.dataset.cachedFiles = m.cachedFiles.join(',');
       ui.output.dataset.loadMs = String(m.loadMs);
+      ui.output.dataset.kvCache = m.kvCache;
       ui.output.textContent = '';
       ui.stats.textContent = `Model ready: ${formatBytes(m.modelBytes)} (${m.cachedFiles.length ? `${m.cachedFiles.length} file(s) from the cache` : 'downloaded'}), ` +
         `loaded in ${m.loadMs.toFixed(0)} ms, vocabulary ${m.vocabSize}, context ${m.contextLength}` +

@@ -93,6 +93,8 @@ export interface ReadyEvent {
   readonly loadMs: number;
   readonly vocabSize: number;
   readonly contextLength: number;
+  /** How the KV cache crosses the sessions (`shared`, `rows` or `concat`, see core's `KvCacheMode`). */
+  readonly kvCache: string;
   /** Set when the model is a chunked bundle: its chunk count and runner mode. */
   /**
    * Bundles: chunk count, resident or streaming, and where embedding rows are read from on demand

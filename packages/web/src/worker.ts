@@ -101,6 +101,7 @@ class InferenceWorker {
       executionProviders: req.executionProviders,
       vocabSize: b.config.vocabSize,
       contextLength: b.config.maxPositionEmbeddings,
+      kvCache: b.runner.kvCache,
       bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode, embedding: b.runner.embed instanceof EmbeddingLookupSession ? (b.runner.embed.source ?? 'on-demand') : 'loaded' },
     };
   }
@@ -149,6 +150,7 @@ class InferenceWorker {
       executionProviders: req.executionProviders,
       vocabSize: config.vocabSize,
       contextLength: config.maxPositionEmbeddings,
+      kvCache: decoder.kvCache,
     };
   }
 

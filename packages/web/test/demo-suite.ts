@@ -11,6 +11,7 @@ export interface OutputState {
   bundleMode?: string;
   embedding?: string;
   modelMemory?: string;
+  kvCache?: string;
   text: string;
   env: string;
   isolated: boolean;
@@ -75,6 +76,7 @@ export function describeDemo(browserName: string, executablePath: string, instal
       await browser.page.goto(demo.greedyUrl);
       const s = await waitForStatus(browser.page, ['done', 'error']);
       expect(s.status, s.text).toBe('done');
+      expect(s.kvCache).toBe('shared'); // our kernels: the cache lives in their memory
       expect(s.isolated).toBe(true);
       expect(s.finishReason).toBe('length');
       expect(ids(s)).toEqual(demo.referenceIds);
@@ -92,6 +94,16 @@ export function describeDemo(browserName: string, executablePath: string, instal
       expect(demo.server.hits.get('/model/model.onnx.data')).toBe(1);
       expect(demo.server.hits.get('/model/model.onnx')).toBe(1);
       expect(s.env).toContain('2 threads');
+      expect(ids(s)).toEqual(demo.referenceIds);
+      expect(browser.page.errors).toEqual([]);
+    });
+
+    it('on onnxruntime-web too (its KV cache takes back only each step\'s rows): the same greedy ids', async () => {
+      await browser.page.goto(`${demo.greedyUrl}&backend=ort`);
+      const s = await waitForStatus(browser.page, ['done', 'error']);
+      expect(s.status, s.text).toBe('done');
+      expect(s.env).toMatch(/onnxruntime-web/);
+      expect(s.kvCache).toBe('rows');
       expect(ids(s)).toEqual(demo.referenceIds);
       expect(browser.page.errors).toEqual([]);
     });
