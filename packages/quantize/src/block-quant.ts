@@ -369,9 +369,7 @@ function blockError(src: Float32Array, start: number, end: number, scale: number
   let e = 0;
   for (let i = start; i < end; i++) {
     const w = src[i]!;
-    let t = (w * inv + zp + 0.5) | 0;
-    t = t < 0 ? 0 : t > qmax ? qmax : t;
-    const d = w - fround(scale * (t - zp));
+    const d = w - fround(scale * (searchedCode(w, inv, zp, qmax) - zp));
     e += d * d;
   }
   return e;
@@ -384,10 +382,9 @@ function leastSquaresScale(src: Float32Array, start: number, end: number, scale:
   let qq = 0;
   for (let i = start; i < end; i++) {
     const w = src[i]!;
-    let t = (w * inv + zp + 0.5) | 0;
-    t = t < 0 ? 0 : t > qmax ? qmax : t;
-    wq += w * (t - zp);
-    qq += (t - zp) * (t - zp);
+    const q = searchedCode(w, inv, zp, qmax) - zp;
+    wq += w * q;
+    qq += q * q;
   }
   return qq > 0 ? Math.fround(wq / qq) : 0;
 }
