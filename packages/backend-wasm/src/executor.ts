@@ -330,7 +330,7 @@ export class GraphExecutor {
     /** Outputs wanted besides `targets` (default: all); steps that feed none of them are skipped. */
     fetch?: readonly string[],
   ): Record<string, HostTensor> {
-    const skip = fetch ? this.#skipFor(targets ? [...fetch, ...Object.keys(targets)] : fetch) : undefined;
+    const skip = fetch ? this.#skipFor(fetch, targets) : undefined;
     const inPlace: ReadonlySet<HostTensor> = targets ? new Set(Object.values(targets)) : NO_TENSORS;
     const ctx: RunContext = { inPlace };
     if (this.#released) throw new TinyLlamaError('E_BACKEND', 'session was released');
@@ -412,13 +412,17 @@ export class GraphExecutor {
     }
   }
 
-  /** The steps that feed none of the outputs `wanted` (cached per set); `E_ARGUMENT` for an unknown name. */
-  #skipFor(wanted: readonly string[]): Uint8Array {
-    const key = [...wanted].sort().join('\u0000');
+  /**
+   * The steps that feed none of the outputs in `fetch` or `targets` (cached per list of names, in the
+   * order given: runs repeat theirs); `E_ARGUMENT` for an unknown name.
+   */
+  #skipFor(fetch: readonly string[], targets: Readonly<Record<string, HostTensor>> | undefined): Uint8Array {
+    let key = fetch.join('\u0000');
+    if (targets) for (const name in targets) key += `\u0001${name}`;
     let skip = this.#skips.get(key);
     if (skip) return skip;
     const needed = new Set<number>();
-    for (const name of wanted) {
+    for (const name of targets ? [...fetch, ...Object.keys(targets)] : fetch) {
       const k = this.outputNames.indexOf(name);
       if (k < 0) throw new TinyLlamaError('E_ARGUMENT', `no output named '${name}'`);
       needed.add(this.#outputSlots[k]!);
