@@ -189,31 +189,27 @@ export class DecoderRunner {
     const rows = allLogits || !this.#keepsLogits ? S : 1;
     if (this.#keepsLogits) feeds[IO.logitsToKeep] = { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(rows)) };
     const shared = this.#shared;
-    if (shared && this.#fetch) {
-      shared.reserve(T);
-      for (let i = 0; i < this.shape.numLayers; i++) {
-        feeds[IO.pastKey(i)] = shared.key(i); // [1, Hkv, capacity, D], rows [0, P) valid
-        feeds[IO.pastValue(i)] = shared.value(i);
-      }
-      const out = await this.session.run(feeds, { fetch: this.#fetch });
-      const logits = this.#logits(out, rows, allLogits);
-      for (let i = 0; i < this.shape.numLayers; i++) {
-        appendRows(shared.key(i), rowsOutput(out, IO.presentKeyRows(i), S, this.shape), this.#length, S); // [1, Hkv, S, D] → rows [P, T)
-        appendRows(shared.value(i), rowsOutput(out, IO.presentValueRows(i), S, this.shape), this.#length, S);
-      }
-      shared.commit(T);
-      this.#length = T;
-      return logits;
-    }
     if (shared) {
       shared.reserve(T);
-      const outputs: Record<string, HostTensor> = {};
+      // shared: past is also bound as the in-place present (rows [P, T) written there); rows: the
+      // session returns only those rows (`#fetch`) and they are copied in below
+      const outputs: Record<string, HostTensor> | undefined = this.#fetch ? undefined : {};
       for (let i = 0; i < this.shape.numLayers; i++) {
-        feeds[IO.pastKey(i)] = outputs[IO.presentKey(i)] = shared.key(i); // [1, Hkv, capacity, D], rows [P, T) written in place
-        feeds[IO.pastValue(i)] = outputs[IO.presentValue(i)] = shared.value(i);
+        const k = (feeds[IO.pastKey(i)] = shared.key(i)); // [1, Hkv, capacity, D], rows [0, P) valid
+        const v = (feeds[IO.pastValue(i)] = shared.value(i));
+        if (outputs) {
+          outputs[IO.presentKey(i)] = k;
+          outputs[IO.presentValue(i)] = v;
+        }
       }
-      const out = await this.session.run(feeds, { outputs, fetch: LOGITS_ONLY }); // (present_rows, if any, not wanted)
+      const out = await this.session.run(feeds, outputs ? { outputs, fetch: LOGITS_ONLY } : { fetch: this.#fetch }); // (shared: present_rows, if any, not wanted)
       const logits = this.#logits(out, rows, allLogits);
+      if (!outputs) {
+        for (let i = 0; i < this.shape.numLayers; i++) {
+          appendRows(shared.key(i), rowsOutput(out, IO.presentKeyRows(i), S, this.shape), this.#length, S); // [1, Hkv, S, D] → rows [P, T)
+          appendRows(shared.value(i), rowsOutput(out, IO.presentValueRows(i), S, this.shape), this.#length, S);
+        }
+      }
       shared.commit(T); // only now: after a failed step `length` is unchanged and rows past it are never read
       this.#length = T;
       return logits;
