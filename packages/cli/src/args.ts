@@ -52,3 +52,8 @@ export function kvCacheFlag(value: string | undefined): 'auto' | 'shared' | 'row
   if (value === 'auto' || value === 'shared' || value === 'rows' || value === 'concat') return value;
   throw new TinyLlamaError('E_ARGUMENT', `--kv-cache must be auto, shared, rows or concat, got '${value}'`);
 }
+
+/** Parses `--prefill-chunk N` (tokens per prefill step, 0 = the whole prompt at once; absent: the runner's default). */
+export function prefillChunkFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : intFlag('prefill-chunk', value, 0, 0);
+}

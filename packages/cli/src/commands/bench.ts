@@ -1,7 +1,7 @@
 import { Rng } from '@tinyllama/core';
 import { intFlag, parseCommand, required } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
-import { kvCacheFlag } from '../args.js';
+import { kvCacheFlag, prefillChunkFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
 import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
@@ -49,7 +49,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       backend: { type: 'string' },
       attention: { type: 'string' },
       'kv-cache': { type: 'string' },
-      'prefill-chunk': { type: 'string' },
+    'prefill-chunk': { type: 'string' },
       'prompt-tokens': { type: 'string' },
       'gen-tokens': { type: 'string' },
       context: { type: 'string' },
@@ -69,7 +69,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
 
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: v['prefill-chunk'] === undefined ? undefined : intFlag('prefill-chunk', v['prefill-chunk'], 0, 0), threads, onProgress: progressPrinter(io), ...streamingFlags(v) });
+  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: prefillChunkFlag(v['prefill-chunk']), threads, onProgress: progressPrinter(io), ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
   try {
     const { vocabSize } = model.config;

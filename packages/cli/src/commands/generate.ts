@@ -2,7 +2,7 @@ import { TinyLlamaError, type GenerateOptions } from '@tinyllama/core';
 import { idsFlag, intFlag, numFlag, parseCommand } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
 import { ensureDemoModel } from '../demo-model.js';
-import { kvCacheFlag } from '../args.js';
+import { kvCacheFlag, prefillChunkFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
 import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 
@@ -53,7 +53,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
     backend: { type: 'string' },
     attention: { type: 'string' },
     'kv-cache': { type: 'string' },
-      'prefill-chunk': { type: 'string' },
+    'prefill-chunk': { type: 'string' },
     threads: { type: 'string' },
     json: { type: 'boolean' },
     ...STREAMING_OPTIONS,
@@ -82,7 +82,7 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
   }
   const rt = createNodeRuntime({ threads });
   const t0 = performance.now();
-  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: v['prefill-chunk'] === undefined ? undefined : intFlag('prefill-chunk', v['prefill-chunk'], 0, 0), threads, onProgress: progress, ...streamingFlags(v) });
+  const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: prefillChunkFlag(v['prefill-chunk']), threads, onProgress: progress, ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
   try {
     const stream = model.generator.stream(prompt, options);
