@@ -33,8 +33,10 @@ interface Step {
 /** Statistics of a loaded graph. */
 export interface GraphStats {
   readonly nodes: number;
-  /** MatMulNBits nodes running on the wasm kernels. */
+  /** MatMulNBits nodes running on the wasm kernels (the native engine's included). */
   readonly wasmMatmuls: number;
+  /** Of those, the ones whose weights the native engine took (`WasmKernelsOptions.nbitsEngine`). */
+  readonly nativeMatmuls: number;
   /** Bytes of weights held in the kernels' linear memory. */
   readonly wasmWeightBytes: number;
   /** Bytes of other initializers held as JS tensors. */
@@ -311,6 +313,7 @@ export class GraphExecutor {
       stats: {
         nodes: steps.length,
         wasmMatmuls: weights.length,
+        nativeMatmuls: weights.filter((w) => w.native).length,
         wasmWeightBytes: weights.reduce((a, w) => a + w.bytes, 0),
         jsWeightBytes,
       },

@@ -7,6 +7,6 @@
  */
 export { createWasmKernelsBackend, wasmKernelsPlugin, type WasmKernelsBackendOptions, type WasmKernelsSession } from './backend.js';
 export { GraphExecutor, type ExternalDataReader, type GraphStats, type OwnedRegions } from './executor.js';
-export { WasmKernels, type AttentionDims, type NBitsWeight, type WasmKernelsOptions } from './kernels.js';
+export { WasmKernels, type AttentionDims, type NBitsEngine, type NBitsWeight, type WasmKernelsOptions } from './kernels.js';
 export { LinearMemory } from './memory.js';
 export { REFERENCE_KERNELS, opKey, type Attrs, type OpKernel } from './ops/index.js';

@@ -39,8 +39,30 @@ export interface AttentionDims {
   readonly scale: number;
 }
 
+/**
+ * Native kernels for 4-bit block-quantised matmuls working in place on the kernels' memory (Node:
+ * `@tinyllama/backend-native`). Offsets are byte offsets into `mem`, the memory's current bytes.
+ * Weights it accepts are re-laid out by its `repack` and only ever read by its `matmul`.
+ */
+export interface NBitsEngine {
+  readonly name: string;
+  /** Whether this engine takes a weight of this shape (else the wasm kernels do). */
+  accepts(w: { readonly N: number; readonly K: number; readonly bits: number; readonly blockSize: number; readonly zeroPoints: boolean }): boolean;
+  /** Re-lays out `q` `[N, kBlocks, B / 2]` and `scales` `[N, kBlocks]` in place. */
+  repack(mem: Uint8Array, q: number, scales: number, N: number, kBlocks: number, B: number): void;
+  /** Quantises `a` `[M, K]` float32 per block to int8 (`aq` `[M, kBlocks * B]`, `ascale`, `asum` `[M, kBlocks]`), in the engine's layout. */
+  quantize(mem: Uint8Array, a: number, M: number, K: number, B: number, kBlocks: number, aq: number, ascale: number, asum: number): void;
+  /**
+   * `y = aq · Wᵀ (+ bias)` `[M, N]`; with `qUp`/`scalesUp` (else 0), `y = silu(aq · Wᵀ) ⊙ (aq · Upᵀ)`.
+   * `bias` is 0 when absent.
+   */
+  matmul(mem: Uint8Array, aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, q: number, scales: number, bias: number, y: number, N: number, qUp: number, scalesUp: number): void;
+}
+
 /** Options of {@link WasmKernels.create}. */
 export interface WasmKernelsOptions {
+  /** Native kernels for the 4-bit matmuls they accept (Node only). */
+  readonly nbitsEngine?: NBitsEngine;
   /** Threads including the caller's (default: hardware concurrency, at most 4; 1 without shared memory). */
   readonly threads?: number;
   /** Use relaxed SIMD when the engine has it (default true). */
@@ -76,6 +98,8 @@ export interface NBitsWeight {
   readonly bytes: number;
   /** The allocations this weight owns (freed by `releaseNBits`; weights kept in place own none of their bytes). */
   readonly allocations: readonly number[];
+  /** Laid out for, and multiplied by, the native engine ({@link WasmKernelsOptions.nbitsEngine}). */
+  readonly native: boolean;
 }
 
 /** A tiny module using one relaxed-SIMD instruction: validates only where relaxed SIMD is enabled. */
@@ -123,9 +147,12 @@ export class WasmKernels {
   readonly #refs = new Map<number, number>();
   #scratch = 0;
   #scratchBytes = 0;
+  /** The native engine for the 4-bit matmuls it accepts, if any. */
+  readonly engine: NBitsEngine | undefined;
 
-  private constructor(mem: LinearMemory, exports: KernelExports, variant: 'relaxed' | 'simd', pool: ThreadPool | undefined) {
+  private constructor(mem: LinearMemory, exports: KernelExports, variant: 'relaxed' | 'simd', pool: ThreadPool | undefined, engine: NBitsEngine | undefined) {
     this.mem = mem;
+    this.engine = engine;
     this.#exports = exports;
     this.variant = variant;
     this.#pool = pool;
@@ -152,7 +179,7 @@ export class WasmKernels {
       // attention_heads' 12th argument (index 11) is the f32 scale
       pool = await ThreadPool.start(module, mem.memory, ctl, threads - 1, EXPORTS, { [FN_ATTENTION]: [11] });
     }
-    return new WasmKernels(mem, instance.exports as unknown as KernelExports, relaxed ? 'relaxed' : 'simd', pool);
+    return new WasmKernels(mem, instance.exports as unknown as KernelExports, relaxed ? 'relaxed' : 'simd', pool, options.nbitsEngine);
   }
 
   /** Threads used by the kernels, including the caller's. */
@@ -187,11 +214,17 @@ export class WasmKernels {
     const own = (off: number) => (allocations.push(off), off);
     const ownQ = this.mem.owns(w.q);
     const ownS = this.mem.owns(w.scales) && w.scales.byteOffset % 4 === 0;
-    const tiles = bits === 4 && B % 32 === 0; // the 4-bit SIMD kernel reads tiles of four rows, block-interleaved (one sequential stream)
+    const native = this.engine?.accepts({ N, K, bits, blockSize: B, zeroPoints: w.zeroPoints !== undefined }) ?? false;
+    const tiles = !native && bits === 4 && B % 32 === 0; // the 4-bit SIMD kernel reads tiles of four rows, block-interleaved (one sequential stream)
     let q: number;
     let scales: number;
     try {
-      if (options.inPlace && ownQ) {
+      if (native) {
+        // re-laid out by the engine where the bytes are (a staged file kept in place) or in a copy
+        q = options.inPlace && ownQ ? w.q.byteOffset : own(this.mem.put(w.q, `${name} weights`));
+        scales = options.inPlace && ownS ? w.scales.byteOffset : own(this.mem.put(w.scales, `${name} scales`));
+        this.engine!.repack(this.mem.u8, q, scales, N, kBlocks, B);
+      } else if (options.inPlace && ownQ) {
         q = w.q.byteOffset;
         scales = ownS ? w.scales.byteOffset : own(this.mem.put(w.scales, `${name} scales`));
         if (tiles) {
@@ -217,7 +250,7 @@ export class WasmKernels {
       const zeroPoints = w.zeroPoints ? own(this.mem.put(w.zeroPoints, `${name} zero points`)) : 0;
       const bias = w.bias ? own(this.mem.put(w.bias, `${name} bias`)) : 0;
       const bytes = w.q.byteLength + w.scales.byteLength + (w.zeroPoints?.byteLength ?? 0) + (w.bias?.byteLength ?? 0);
-      return { K, N, bits, blockSize: B, kBlocks, q, scales, zeroPoints, bias, bytes, allocations };
+      return { K, N, bits, blockSize: B, kBlocks, q, scales, zeroPoints, bias, bytes, allocations, native };
     } catch (e) {
       for (const off of allocations) this.mem.free(off);
       throw e;
@@ -255,6 +288,10 @@ export class WasmKernels {
     // scratch: a [M, K] f32 (a JS input) | aq [M, Kp] i8 | ascale [M, kBlocks] f32 | asum [M, kBlocks] i32 | y [M, N] f32 (no resident output)
     const [aqOff, asOff, amOff, yScratch] = this.#quantizeActivations(src, M, w, yOut === undefined ? [M * N * 4] : []);
     const yOff = yOut ?? yScratch!;
+    if (w.native) {
+      this.engine!.matmul(this.mem.u8, aqOff!, asOff!, amOff!, M, kBlocks, B, w.q, w.scales, w.bias, yOff, N, 0, 0);
+      return yOff;
+    }
     const ex = this.#exports;
     const pool = this.#pool;
     if (!pool || N < 64) {
@@ -300,6 +337,10 @@ export class WasmKernels {
     // scratch: a | aq | ascale | asum (as #matmul) | up output [M, N] | gate output, then h [M, N] (no resident output)
     const [aqOff, asOff, amOff, uOff, gScratch] = this.#quantizeActivations(src, M, gate, hOut === undefined ? [M * N * 4, M * N * 4] : [M * N * 4]);
     const gOff = hOut ?? gScratch!;
+    if (gate.native && up.native) {
+      this.engine!.matmul(this.mem.u8, aqOff!, asOff!, amOff!, M, kBlocks, B, gate.q, gate.scales, 0, gOff, N, up.q, up.scales);
+      return gOff;
+    }
     const ex = this.#exports;
     const pool = this.#pool;
     const counter = this.#counter;
@@ -326,7 +367,8 @@ export class WasmKernels {
     for (let i = 0; i < extra.length; i++) sizes.push(extra[i]!);
     const layout = this.#scratchLayout(sizes); // a | aq | ascale | asum | extra...
     const aOff = this.#place(src, layout[0]!);
-    this.#exports.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, layout[1]!, layout[2]!, layout[3]!);
+    if (w.native) this.engine!.quantize(this.mem.u8, aOff, M, K, B, kBlocks, layout[1]!, layout[2]!, layout[3]!);
+    else this.#exports.q8_quantize_rows(aOff, M, K, B, kBlocks, bits === 4 ? 1 : 0, layout[1]!, layout[2]!, layout[3]!);
     layout.shift();
     return layout;
   }
@@ -689,5 +731,5 @@ export class WasmKernels {
 
 /** True when `gate` and `up` can run as one {@link WasmKernels.matmulSwiGlu}: same shape and format, no bias. */
 export function swiGluPair(gate: NBitsWeight, up: NBitsWeight): boolean {
-  return gate.K === up.K && gate.N === up.N && gate.bits === up.bits && gate.blockSize === up.blockSize && gate.bias === 0 && up.bias === 0;
+  return gate.K === up.K && gate.N === up.N && gate.bits === up.bits && gate.blockSize === up.blockSize && gate.bias === 0 && up.bias === 0 && gate.native === up.native;
 }

@@ -87,6 +87,8 @@ export interface SuiteOptions {
   readonly cliPath: string;
   /** Extra flags for `tinyllama bench` (e.g. `--threads 2 --gen-tokens 128`). */
   readonly passThrough?: readonly string[];
+  /** Backends each model runs on (`--backend NAME`, one system per model and backend); default: the CLI's choice. */
+  readonly backends?: readonly string[];
   /** Node executable (default: this one). */
   readonly node?: string;
   readonly cwd?: string;
@@ -164,16 +166,20 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const run = o.runner ?? runCommand;
   const log = o.onLog ?? (() => undefined);
   const systems = new Map<string, Acc>();
-  const steps = Math.max(o.models.length, o.baselines.length);
+  const backends: readonly (string | undefined)[] = o.backends && o.backends.length > 0 ? o.backends : [undefined];
+  const ours = o.models.flatMap((dir) => backends.map((backend) => ({ dir, backend })));
+  const steps = Math.max(ours.length, o.baselines.length);
 
-  const runOurs = async (dir: string, round: number): Promise<void> => {
+  const runOurs = async ({ dir, backend }: { dir: string; backend: string | undefined }, round: number): Promise<void> => {
     // the V8 flag of the tinyllama executable's shebang (packages/cli/src/bin.ts)
-    const spec: CommandSpec = { file: o.node ?? process.execPath, args: ['--max-semi-space-size=2', o.cliPath, 'bench', '--model', dir, '--json', ...(o.passThrough ?? [])] };
+    const args = ['--max-semi-space-size=2', o.cliPath, 'bench', '--model', dir, '--json', ...(backend ? ['--backend', backend] : []), ...(o.passThrough ?? [])];
+    const spec: CommandSpec = { file: o.node ?? process.execPath, args };
     const res = await run(spec, { cwd: o.cwd });
     if (res.code !== 0) throw failure(spec, res, `exit code ${res.code}`);
     const { sample, details } = parseOurBench(res.stdout);
-    const key = `ours\u0000${dir}`;
-    const acc = systems.get(key) ?? { kind: 'ours', label: `tinyllama ${basename(dir)}`, model: dir, command: describeCommand(spec), samples: [], details };
+    const key = `ours\u0000${dir}\u0000${backend ?? ''}`;
+    const label = `tinyllama ${basename(dir)}${backend ? ` (${backend})` : ''}`;
+    const acc = systems.get(key) ?? { kind: 'ours', label, model: dir, command: describeCommand(spec), samples: [], details };
     acc.samples.push(sample);
     systems.set(key, acc);
     log(`round ${round}: ${acc.label}: ${fmt(sample.ttftMs)} ms first token, ${fmt(sample.decodeTokensPerSecond)} tok/s decode`);
@@ -209,7 +215,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
 
   for (let r = 1; r <= o.rounds; r++) {
     for (let i = 0; i < steps; i++) {
-      if (i < o.models.length) await runOurs(o.models[i], r);
+      if (i < ours.length) await runOurs(ours[i]!, r);
       if (i < o.baselines.length) await runBaseline(o.baselines[i], i, r);
     }
   }

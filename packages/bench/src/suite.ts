@@ -14,15 +14,16 @@ import { runSuite } from './suite-runner.js';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEFAULT_MODELS = [resolve(REPO_ROOT, '../models/tinyllama-1.1b-random-f32')];
 
-const HELP = `pnpm bench [--models DIR,DIR] [--baseline "CMD"]... [--rounds R] [--json] [--cli PATH]
+const HELP = `pnpm bench [--models DIR,DIR] [--backends NAME,NAME] [--baseline "CMD"]... [--rounds R] [--json] [--cli PATH]
            [--checkpoint DIR --dtypes int4,int8,f16,f32 [--block-size N] [--build-dir DIR]]
            [tinyllama bench flags: --threads N --prompt-tokens N --gen-tokens N --backend ...]
 
 With --checkpoint, each dtype of --dtypes is built once with 'tinyllama build' into
 --build-dir (default ../models/bench-builds beside the repository) and added to the models.
 
-Runs 'tinyllama bench --json' for each model directory (each in its own process) and, with --baseline,
-the baseline command line (e.g. llama.cpp's 'llama-bench -m model.gguf -t 2 -p 16 -n 128 -r 1 -o json')
+Runs 'tinyllama bench --json' for each model directory (each in its own process), once per backend of
+--backends (e.g. native-kernels,node; default: the CLI's choice), and, with --baseline, the baseline
+command line (e.g. llama.cpp's 'llama-bench -m model.gguf -t 2 -p 16 -n 128 -r 1 -o json')
 alternately, for R rounds (default 3), then prints a markdown table of medians and ratios ours / baseline.
 --baseline may be repeated (one command per GGUF gives a per-model peak memory).
 Default models: $TINYLLAMA_BENCH_MODELS (comma-separated) or ${DEFAULT_MODELS.join(', ')}.
@@ -31,6 +32,7 @@ Default models: $TINYLLAMA_BENCH_MODELS (comma-separated) or ${DEFAULT_MODELS.jo
 
 interface SuiteArgs {
   models: string[];
+  backends: string[];
   baselines: string[];
   rounds: number;
   json: boolean;
@@ -46,6 +48,7 @@ interface SuiteArgs {
 function parse(argv: readonly string[]): SuiteArgs {
   const a: SuiteArgs = {
     models: (process.env.TINYLLAMA_BENCH_MODELS?.split(',').filter(Boolean) ?? DEFAULT_MODELS).map((m) => resolve(m)),
+    backends: [],
     baselines: [],
     rounds: 3,
     json: false,
@@ -67,6 +70,7 @@ function parse(argv: readonly string[]): SuiteArgs {
     };
     switch (flag) {
       case '--models': a.models = value().split(',').filter(Boolean).map((m) => resolve(m)); modelsGiven = true; break;
+      case '--backends': a.backends = value().split(',').filter(Boolean); break;
       case '--checkpoint': a.checkpoint = resolve(value()); break;
       case '--dtypes': a.dtypes = value().split(',').filter(Boolean); break;
       case '--block-size': a.blockSize = Number(value()); break;
@@ -123,6 +127,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const result = await runSuite({
     models: a.models,
+    backends: a.backends,
     baselines: a.baselines,
     rounds: a.rounds,
     cliPath: a.cli,

@@ -1,6 +1,7 @@
 import { gqaAttention, llama2Architecture, portableAttention } from '@tinyllama/arch-llama2';
 import { ortNodePlugin } from '@tinyllama/backend-ort/node';
 import { ortWebPlugin } from '@tinyllama/backend-ort/web';
+import { nativeKernelsPlugin } from '@tinyllama/backend-native';
 import { wasmKernelsPlugin } from '@tinyllama/backend-wasm';
 import { createRuntime, type Logger, type Runtime, type RuntimePlugin } from '@tinyllama/core';
 import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
@@ -42,7 +43,8 @@ export interface NodeRuntimeOptions {
 
 /**
  * The Node composition root: every plugin of the framework registered in one runtime. Backends:
- * `node` (onnxruntime-node, priority 100), `wasm-kernels` (our WebAssembly kernels, priority 60) and
+ * `native-kernels` (our graph executor with native AVX512-VNNI/AMX matmuls, priority 110, where the
+ * CPU and the build allow), `node` (onnxruntime-node, priority 100), `wasm-kernels` (our WebAssembly kernels, priority 60) and
  * `wasm` (onnxruntime-web in Node, priority 50).
  */
 export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
@@ -52,6 +54,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
       checkpointLoadersPlugin,
       sentencePiecePlugin,
       llama2Plugin,
+      nativeKernelsPlugin({ threads: options.threads }),
       ortNodePlugin({ threads: options.threads }),
       wasmKernelsPlugin({ threads: options.threads }),
       ortWebPlugin({ numThreads: options.threads }),

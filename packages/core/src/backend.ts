@@ -96,6 +96,14 @@ export const jsTensorAllocator: TensorAllocator = {
   free: () => {},
 };
 
+/** What a loader knows of a model before it picks a backend (see {@link Backend.suits}). */
+export interface ModelFacts {
+  /** Dtype of the linear layers' weights (`int4`, `int8`, `f16`, `f32`); absent when unknown. */
+  readonly weightDtype?: string;
+  /** Quantised weights without zero points. */
+  readonly symmetric?: boolean;
+}
+
 /**
  * An execution backend (onnxruntime `js/common` style): lazy `init`, then sessions.
  * `supportedDomains` lets the runtime pick an attention strategy the backend can run.
@@ -109,6 +117,11 @@ export interface Backend {
    * ({@link jsTensorAllocator}).
    */
   readonly tensorAllocator?: TensorAllocator;
+  /**
+   * Whether to pick this backend for a model when the caller names none (absent: any model). A backend
+   * that is the fastest only for some weights says so here; it still runs any model it is named for.
+   */
+  suits?(model: ModelFacts): boolean;
   /** One-time initialisation (load native/wasm binaries). Called once, shared by all callers. */
   init(): Promise<void>;
   createSession(model: ModelSource, options?: SessionOptions): Promise<InferenceSession>;
@@ -134,10 +147,11 @@ export class BackendRegistry {
 
   /**
    * Initialises and returns the first backend that works among `hints` (in that order), or among all
-   * registered backends by priority when `hints` is empty.
+   * registered backends by priority when `hints` is empty (skipping those that do not
+   * {@link Backend.suits suit} `model`).
    */
-  async resolve(hints: readonly string[] = []): Promise<Backend> {
-    const candidates = hints.length > 0 ? hints : this.names();
+  async resolve(hints: readonly string[] = [], model: ModelFacts = {}): Promise<Backend> {
+    const candidates = hints.length > 0 ? hints : this.names().filter((n) => this.#registry.get(n).suits?.(model) ?? true);
     if (candidates.length === 0) throw new TinyLlamaError('E_BACKEND', 'no backend is registered');
     const errors: string[] = [];
     const causes: unknown[] = [];

@@ -6,7 +6,7 @@ import { progressPrinter, type CliIO } from '../io.js';
 import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
-export const BENCH_HELP = `tinyllama bench --model DIR [--backend node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
+export const BENCH_HELP = `tinyllama bench --model DIR [--backend native-kernels|node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|rows|concat]
                 [--prefill-chunk N] [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
 
@@ -16,7 +16,9 @@ the decode speed is also measured after an N-token prompt. --json prints one obj
 loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings. DIR may be a chunked bundle
 (directory or http(s) base URL); --max-resident-chunks / --memory-limit then stream its layer chunks.
 
-Backends: node = onnxruntime-node (native); wasm-kernels = the framework's own WebAssembly kernels
+Backends (default: native-kernels for symmetric int4 models where it is available, else node):
+native-kernels = the framework's graph executor with its int4 matmuls in native code (AVX512-VNNI,
+AMX-INT8 for prompts; @tinyllama/backend-native, x86-64 Linux); node = onnxruntime-node; wasm-kernels = the framework's own WebAssembly kernels
 (@tinyllama/backend-wasm, SIMD128 in Node 20: run node with --experimental-wasm-relaxed-simd for
 relaxed SIMD); wasm = onnxruntime-web in Node.
 

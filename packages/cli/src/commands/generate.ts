@@ -21,10 +21,12 @@ created and used (its output is gibberish): see the README for real TinyLlama we
   --ignore-eos          keep going past the end-of-sequence token
   --stop TEXT           stop when TEXT is generated (repeatable)
   --truncate            drop the oldest prompt tokens instead of failing past the context limit
-  --backend NAME        node (onnxruntime-node, default), wasm-kernels (our WebAssembly kernels)
-                        or wasm (onnxruntime-web)
+  --backend NAME        native-kernels (our executor with native AVX512-VNNI/AMX int4 matmuls;
+                        the default for symmetric int4 models where it builds and the CPU has
+                        AVX512-VNNI), node (onnxruntime-node, the default otherwise), wasm-kernels
+                        (our WebAssembly kernels) or wasm (onnxruntime-web)
   --attention NAME      gqa (GroupQueryAttention contrib op, default) or portable (standard ops)
-  --kv-cache MODE       auto (default: shared on wasm-kernels, rows on other backends when the graph
+  --kv-cache MODE       auto (default: shared on native- and wasm-kernels, rows on other backends when the graph
                         has them, else concat), shared (in-place buffers, GroupQueryAttention), rows
                         (the session returns only the new rows; GroupQueryAttention graphs of
                         version 6+) or concat

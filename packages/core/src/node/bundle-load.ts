@@ -137,7 +137,10 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
   const smallFiles = manifest.files.filter((f) => f.role !== 'weights' && !f.path.endsWith('.onnx')).map((f) => f.path);
   const tokenizer = await rt.findTokenizerLoader(smallFiles).loadFromDir(store.localDir);
   const hints = options.backend === undefined ? [] : typeof options.backend === 'string' ? [options.backend] : options.backend;
-  const backend = await rt.backends.resolve(hints);
+  const backend = await rt.backends.resolve(hints, {
+    weightDtype: typeof manifest.quantization.dtype === 'string' ? manifest.quantization.dtype : undefined,
+    symmetric: typeof manifest.quantization.symmetric === 'boolean' ? manifest.quantization.symmetric : undefined,
+  });
 
   /** Verifies every file of a graph, then creates its session (nothing is loaded on a mismatch). */
   const openGraph = async (g: BundleGraph): Promise<InferenceSession> => {

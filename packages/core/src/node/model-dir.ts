@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
-import type { Backend, InferenceSession } from '../backend.js';
+import type { Backend, InferenceSession, ModelFacts } from '../backend.js';
 import { autoKvCacheMode, DecoderRunner, hasRowOutputs, type KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
 import { IO } from '../io-names.js';
@@ -97,6 +97,18 @@ export function defaultCacheDir(): string {
   return process.env.TINYLLAMA_CACHE ?? join(homedir(), '.cache', 'tinyllama');
 }
 
+/** The fields of `tinyllama-build.json` read before a backend is picked. */
+interface BuildInfoFacts {
+  readonly attention?: unknown;
+  readonly weights?: { readonly dtype?: unknown; readonly symmetric?: unknown };
+}
+
+/** Model facts from a build's `tinyllama-build.json` (none when absent). */
+function buildInfoFacts(info: BuildInfoFacts | undefined): ModelFacts {
+  const w = info?.weights;
+  return { weightDtype: typeof w?.dtype === 'string' ? w.dtype : undefined, symmetric: typeof w?.symmetric === 'boolean' ? w.symmetric : undefined };
+}
+
 /** True when `p` exists (file or directory). */
 export async function pathExists(p: string): Promise<boolean> {
   try {
@@ -119,19 +131,19 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
   const config = arch.normalizeConfig(rawConfig);
   const tokenizer = await rt.findTokenizerLoader(files).loadFromDir(dir);
   const hints = options.backend === undefined ? [] : typeof options.backend === 'string' ? [options.backend] : options.backend;
-  const backend = await rt.backends.resolve(hints);
+  const prebuilt = files.includes('model.onnx');
+  const info = prebuilt && files.includes(BUILD_INFO_FILE) ? (JSON.parse(await readFile(join(dir, BUILD_INFO_FILE), 'utf8')) as BuildInfoFacts) : undefined;
+  // a raw checkpoint's graph is built here with float32 weights
+  const backend = await rt.backends.resolve(hints, prebuilt ? buildInfoFacts(info) : { weightDtype: 'f32' });
 
   let modelPath: string;
   let attention = '';
   let cached = false;
   const tBuild = performance.now();
-  if (files.includes('model.onnx')) {
+  if (prebuilt) {
     modelPath = join(dir, 'model.onnx');
     cached = true;
-    if (files.includes(BUILD_INFO_FILE)) {
-      const info = JSON.parse(await readFile(join(dir, BUILD_INFO_FILE), 'utf8')) as { attention?: unknown };
-      if (typeof info.attention === 'string') attention = info.attention;
-    }
+    if (typeof info?.attention === 'string') attention = info.attention;
   } else {
     const loader = rt.findLoader(files);
     const checkpoint = await loader.open(dir);

@@ -1,0 +1,195 @@
+// Node-API bindings of the native kernels. Every pointer argument is a byte offset into one memory
+// given as a Uint8Array (the wasm executor's linear memory): the kernels read and write it in place.
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "q4.h"
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, "E_BACKEND", "native kernels: bad call"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static int g_features = -1;
+
+// Reads `n` arguments: argv[0] the memory view (its base pointer and length returned), the rest uint32.
+static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **base, size_t *len, uint32_t *out) {
+  napi_value argv[20];
+  size_t argc = 20;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, "E_ARGUMENT", "native kernels: too few arguments");
+    return 0;
+  }
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value buffer;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "E_ARGUMENT", "native kernels: the first argument must be a Uint8Array over the memory");
+    return 0;
+  }
+  *base = data;
+  *len = length;
+  for (size_t i = 1; i < n; i++) {
+    if (napi_get_value_uint32(env, argv[i], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, "E_ARGUMENT", "native kernels: offsets and sizes must be numbers");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int in_range(napi_env env, size_t len, uint64_t off, uint64_t bytes, const char *what) {
+  if (off + bytes > len) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "native kernels: %s (%llu bytes at %llu) is outside the memory (%zu bytes)", what,
+             (unsigned long long)bytes, (unsigned long long)off, len);
+    napi_throw_range_error(env, "E_SHAPE", msg);
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value features(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (g_features < 0) g_features = q4_features();
+  napi_value v;
+  CHECK(napi_create_int32(env, g_features, &v));
+  return v;
+}
+
+// start(threads) -> threads in use
+static napi_value start(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  uint32_t t = 1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc > 0) CHECK(napi_get_value_uint32(env, argv[0], &t));
+  napi_value v;
+  CHECK(napi_create_int32(env, pool_start((int)t), &v));
+  return v;
+}
+
+// repack(mem, q, scale, N, kBlocks, B)
+static napi_value repack(napi_env env, napi_callback_info info) {
+  uint8_t *base;
+  size_t len;
+  uint32_t a[6];
+  if (!args(env, info, 6, &base, &len, a)) return NULL;
+  const uint32_t q = a[1], s = a[2], N = a[3], kb = a[4], B = a[5];
+  if (N % Q4_PANEL || B % 8 || B < 16 || s % 4) {
+    napi_throw_range_error(env, "E_UNSUPPORTED", "native kernels: repack needs N % 16 == 0, B % 8 == 0 and aligned scales");
+    return NULL;
+  }
+  if (!in_range(env, len, q, (uint64_t)N * kb * B / 2, "weights") || !in_range(env, len, s, (uint64_t)N * kb * 4, "scales")) return NULL;
+  if (q4_repack_panels(base + q, (float *)(base + s), (int)N, (int)kb, (int)B) != 0) {
+    napi_throw_error(env, "E_BACKEND", "native kernels: out of memory while repacking");
+    return NULL;
+  }
+  return NULL;
+}
+
+// quantize(mem, a, M, K, B, kBlocks, aq, ascale, asum)
+static napi_value quantize(napi_env env, napi_callback_info info) {
+  uint8_t *base;
+  size_t len;
+  uint32_t a[9];
+  if (!args(env, info, 9, &base, &len, a)) return NULL;
+  const uint32_t M = a[2], K = a[3], B = a[4], kb = a[5];
+  if (!in_range(env, len, a[1], (uint64_t)M * K * 4, "activations") || !in_range(env, len, a[6], (uint64_t)M * kb * B, "quantised activations") ||
+      !in_range(env, len, a[7], (uint64_t)M * kb * 4, "activation scales") || !in_range(env, len, a[8], (uint64_t)M * kb * 4, "activation sums"))
+    return NULL;
+  q4_quantize_rows((const float *)(base + a[1]), (int)M, (int)K, (int)B, (int)kb, (int8_t *)(base + a[6]), (float *)(base + a[7]),
+                   (int32_t *)(base + a[8]));
+  return NULL;
+}
+
+static __thread void *t_scratch;
+static __thread long t_scratchBytes;
+
+typedef struct {
+  q4_job job;
+  int perItem, panels;
+  long scratch;
+} task_ctx;
+
+static void task(void *p, int item, int thread) {
+  (void)thread;
+  task_ctx *c = p;
+  if (t_scratchBytes < c->scratch) {
+    free(t_scratch);
+    t_scratchBytes = (c->scratch + 63) & ~63L;
+    t_scratch = aligned_alloc(64, t_scratchBytes);
+    if (!t_scratch) t_scratchBytes = 0;
+  }
+  if (!t_scratch) return;  // left as is; cannot happen short of memory exhaustion
+  const int p0 = item * c->perItem, p1 = p0 + c->perItem < c->panels ? p0 + c->perItem : c->panels;
+  q4_panels(&c->job, p0, p1, t_scratch);
+}
+
+// matmul(mem, aq, ascale, asum, M, kBlocks, B, q, scale, bias, y, N, qUp, scaleUp, amx)
+// (bias, qUp, scaleUp: 0 when absent; with qUp, y = silu(a q^T) * (a qUp^T))
+static napi_value matmul(napi_env env, napi_callback_info info) {
+  uint8_t *base;
+  size_t len;
+  uint32_t a[16];
+  if (!args(env, info, 15, &base, &len, a)) return NULL;
+  if (g_features < 0) g_features = q4_features();
+  const uint32_t M = a[4], kb = a[5], B = a[6], N = a[11];
+  if (!(g_features & 1) || N % Q4_PANEL || B % 8 || M == 0) {
+    napi_throw_range_error(env, "E_UNSUPPORTED", "native kernels: matmul needs AVX512-VNNI, N % 16 == 0 and B % 8 == 0");
+    return NULL;
+  }
+  const uint64_t wBytes = (uint64_t)N * kb * B / 2, sBytes = (uint64_t)N * kb * 4;
+  if (!in_range(env, len, a[1], (uint64_t)M * kb * B, "quantised activations") || !in_range(env, len, a[2], (uint64_t)M * kb * 4, "activation scales") ||
+      !in_range(env, len, a[3], (uint64_t)M * kb * 4, "activation sums") || !in_range(env, len, a[7], wBytes, "weights") ||
+      !in_range(env, len, a[8], sBytes, "scales") || !in_range(env, len, a[10], (uint64_t)M * N * 4, "output") ||
+      (a[9] && !in_range(env, len, a[9], (uint64_t)N * 4, "bias")) || (a[12] && !in_range(env, len, a[12], wBytes, "up weights")) ||
+      (a[13] && !in_range(env, len, a[13], sBytes, "up scales")))
+    return NULL;
+  task_ctx c;
+  memset(&c, 0, sizeof c);
+  c.job.aq = (const int8_t *)(base + a[1]);
+  c.job.ascale = (const float *)(base + a[2]);
+  c.job.asum = (const int32_t *)(base + a[3]);
+  c.job.M = (int)M;
+  c.job.kBlocks = (int)kb;
+  c.job.B = (int)B;
+  c.job.q = base + a[7];
+  c.job.scale = (const float *)(base + a[8]);
+  c.job.bias = a[9] ? (const float *)(base + a[9]) : NULL;
+  c.job.y = (float *)(base + a[10]);
+  c.job.N = (int)N;
+  c.job.qu = a[12] ? base + a[12] : NULL;
+  c.job.scaleu = a[13] ? (const float *)(base + a[13]) : NULL;
+  c.job.amx = a[14] && (g_features & 2);
+  c.panels = (int)(N / Q4_PANEL);
+  const int threads = pool_threads();
+  // ~8 pieces per thread, taken dynamically
+  c.perItem = (c.panels + 8 * threads - 1) / (8 * threads);
+  if (c.perItem < 1) c.perItem = 1;
+  c.scratch = q4_scratch_bytes(&c.job);
+  pool_run(task, &c, (c.panels + c.perItem - 1) / c.perItem);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
+      {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
+      {"repack", NULL, repack, NULL, NULL, NULL, napi_default, NULL},
+      {"quantize", NULL, quantize, NULL, NULL, NULL, napi_default, NULL},
+      {"matmul", NULL, matmul, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

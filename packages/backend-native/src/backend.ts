@@ -1,0 +1,84 @@
+import { TinyLlamaError, type Backend, type RuntimePlugin, type TensorAllocator } from '@tinyllama/core';
+import { createWasmKernelsBackend, type NBitsEngine, type WasmKernels, type WasmKernelsBackendOptions } from '@tinyllama/backend-wasm';
+import { loadAddon, type NativeAddon } from './addon.js';
+
+/** Options of {@link createNativeEngine}. */
+export interface NativeEngineOptions {
+  /** Kernel threads, the caller's included (default 2, or `os.availableParallelism()` when smaller). */
+  readonly threads?: number;
+  /** Use AMX tiles from this many activation rows on (default 2; 0 never). */
+  readonly amxMinRows?: number;
+  /** The addon (default: the one this package builds). */
+  readonly addon?: NativeAddon;
+}
+
+/**
+ * The native engine for {@link WasmKernels}: takes 4-bit weights without zero points whose output count
+ * is a multiple of 16 (the panel width) and whose block size is a multiple of 8.
+ */
+export function createNativeEngine(options: NativeEngineOptions = {}): NBitsEngine & { readonly threads: number; readonly amx: boolean } {
+  const addon = options.addon ?? loadAddon();
+  const threads = addon.start(Math.max(1, options.threads ?? 2));
+  const amx = (addon.features() & 2) !== 0;
+  const amxMinRows = options.amxMinRows ?? 2;
+  return {
+    name: amx ? 'avx512-vnni+amx-int8' : 'avx512-vnni',
+    threads,
+    amx,
+    accepts: (w) => w.bits === 4 && !w.zeroPoints && w.N % 16 === 0 && w.blockSize % 8 === 0,
+    repack: (mem, q, scales, N, kBlocks, B) => addon.repack(mem, q, scales, N, kBlocks, B),
+    quantize: (mem, a, M, K, B, kBlocks, aq, ascale, asum) => addon.quantize(mem, a, M, K, B, kBlocks, aq, ascale, asum),
+    matmul: (mem, aq, ascale, asum, M, kBlocks, B, q, scales, bias, y, N, qUp, scalesUp) =>
+      addon.matmul(mem, aq, ascale, asum, M, kBlocks, B, q, scales, bias, y, N, qUp, scalesUp, amx && amxMinRows > 0 && M >= amxMinRows ? 1 : 0),
+  };
+}
+
+/** Options of {@link createNativeKernelsBackend}. */
+export interface NativeKernelsBackendOptions extends Omit<WasmKernelsBackendOptions, 'nbitsEngine'>, NativeEngineOptions {}
+
+/**
+ * The `native-kernels` backend (Node, x86-64 Linux with AVX512-VNNI): the wasm-kernels graph executor
+ * with its 4-bit matmuls on the native engine. Chosen by default only for symmetric int4 models
+ * ({@link Backend.suits}); any other graph runs when it is named, on the WebAssembly kernels. `threads` sets the native threads; the executor's own
+ * WebAssembly code (norms, attention, the rest) runs on one thread (`wasmThreads`, default 1).
+ */
+export function createNativeKernelsBackend(options: NativeKernelsBackendOptions & { readonly wasmThreads?: number } = {}): Backend & { readonly kernels: () => WasmKernels | undefined } {
+  let inner: (Backend & { readonly kernels: () => WasmKernels | undefined }) | undefined;
+  const name = options.name ?? 'native-kernels';
+  return {
+    name,
+    supportedDomains: ['', 'com.microsoft'],
+    kernels: () => inner?.kernels(),
+    /** Picked unnamed only for symmetric int4 models: other weights run on its WebAssembly kernels, slower than onnxruntime's. */
+    suits: (m) => m.weightDtype === 'int4' && m.symmetric !== false,
+    get tensorAllocator(): TensorAllocator | undefined {
+      return inner?.tensorAllocator;
+    },
+    async init() {
+      let engine: NBitsEngine;
+      try {
+        engine = createNativeEngine(options);
+      } catch (e) {
+        if (e instanceof TinyLlamaError) throw e;
+        throw new TinyLlamaError('E_BACKEND', `native kernels: ${(e as Error).message}`, { cause: e });
+      }
+      const b = createWasmKernelsBackend({ ...options, name, threads: options.wasmThreads ?? 1, nbitsEngine: engine });
+      await b.init?.();
+      inner = b;
+    },
+    async createSession(model, sessionOptions) {
+      if (!inner) throw new TinyLlamaError('E_BACKEND', 'backend not initialised: call init() (the runtime does)');
+      return inner.createSession(model, sessionOptions);
+    },
+  };
+}
+
+/** Registers the native-kernels backend (priority 110: above onnxruntime-node where it initialises). */
+export function nativeKernelsPlugin(options: NativeKernelsBackendOptions = {}): RuntimePlugin {
+  return {
+    name: 'backend-native',
+    register(rt) {
+      rt.backends.register(createNativeKernelsBackend(options), 110);
+    },
+  };
+}

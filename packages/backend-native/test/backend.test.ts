@@ -1,0 +1,142 @@
+/**
+ * The native-kernels backend end to end: the committed tiny checkpoints are built into int4 model
+ * directories (as `tinyllama build` does) and run by native-kernels and by wasm-kernels (the same
+ * graph executor with its 4-bit matmuls in WebAssembly): prompt logits agree closely and greedy
+ * generation with the KV cache gives the same ids. Weights the engine does not take (zero points,
+ * int8) stay on the wasm kernels. Also: the runtime picks it only for symmetric int4 models.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argmax, BackendRegistry, createRuntime, DecoderRunner, type Backend, type DecoderConfig, type InferenceSession, type Runtime, type WeightFormat } from '@tinyllama/core';
+import { buildModelDir, readConfigJson } from '@tinyllama/core/node';
+import { gqaAttention, llama2Architecture } from '@tinyllama/arch-llama2';
+import { createWasmKernelsBackend, type WasmKernelsSession } from '@tinyllama/backend-wasm';
+import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
+import { createNativeKernelsBackend, loadAddon } from '../src/index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TINY = join(ROOT, 'fixtures/tiny');
+
+let why = '';
+try {
+  loadAddon();
+} catch (e) {
+  why = (e as Error).message;
+}
+
+const FORMATS = {
+  'int4-b32': { dtype: 'int4', blockSize: 32, accuracyLevel: 4, symmetric: true },
+  'int4-b64': { dtype: 'int4', blockSize: 64, accuracyLevel: 4, symmetric: true },
+  'int4-b32-zp': { dtype: 'int4', blockSize: 32, accuracyLevel: 4, symmetric: false },
+  'int8-b32': { dtype: 'int8', blockSize: 32, accuracyLevel: 4, symmetric: true },
+} as const satisfies Record<string, WeightFormat>;
+
+let work: string;
+let rt: Runtime;
+let native: Backend;
+let wasm: Backend;
+
+function buildRuntime(): Runtime {
+  return createRuntime({
+    plugins: [
+      {
+        name: 'test-build',
+        register(r) {
+          r.architectures.register(llama2Architecture.name, llama2Architecture);
+          r.attention.register(gqaAttention.name, gqaAttention, 10);
+          r.loaders.register(safetensorsLoader.name, safetensorsLoader, 10);
+          r.loaders.register(pytorchLoader.name, pytorchLoader, 5);
+        },
+      },
+    ],
+  });
+}
+
+async function greedy(session: InferenceSession, config: DecoderConfig, prompt: readonly number[], steps: number, allocator: Backend['tensorAllocator']): Promise<number[]> {
+  const runner = new DecoderRunner(session, config, { kvCache: 'shared', allocator });
+  let logits = await runner.forward(prompt);
+  const ids: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const next = argmax(logits);
+    ids.push(next);
+    if (i + 1 < steps) logits = await runner.forward([next]);
+  }
+  return ids;
+}
+
+beforeAll(async () => {
+  if (why) return;
+  work = await mkdtemp(join(tmpdir(), 'tinyllama-native-'));
+  rt = buildRuntime();
+  native = createNativeKernelsBackend({ threads: 2 });
+  wasm = createWasmKernelsBackend({ threads: 1 });
+  await native.init();
+  await wasm.init();
+});
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe.skipIf(why !== '')(`native-kernels backend${why ? ` (skipped: ${why})` : ''}`, () => {
+  for (const variant of ['gqa-f32-safetensors', 'mha-f16-bin-untied'] as const) {
+    for (const [format, weights] of Object.entries(FORMATS)) {
+      it(`${variant} ${format}: same logits and greedy ids as wasm-kernels`, async () => {
+        const dir = join(work, `${variant}-${format}`);
+        await buildModelDir(rt, join(TINY, variant), dir, { weights });
+        const config = llama2Architecture.normalizeConfig(await readConfigJson(join(TINY, variant)));
+        const file = { kind: 'path', path: join(dir, 'model.onnx') } as const;
+        const ours = (await native.createSession(file)) as WasmKernelsSession;
+        const ref = (await wasm.createSession(file)) as WasmKernelsSession;
+        try {
+          const symmetric4 = weights.dtype === 'int4' && weights.symmetric;
+          expect(ours.stats.nativeMatmuls).toBe(symmetric4 ? ours.stats.wasmMatmuls : 0);
+          expect(ours.stats.wasmMatmuls).toBeGreaterThan(0);
+          expect(ref.stats.nativeMatmuls).toBe(0);
+          // a prompt of 21 tokens (AMX: a full group of 16 rows and a short one), all positions' logits
+          const prompt = Array.from({ length: 21 }, (_, i) => (i * 37 + 5) % config.vocabSize);
+          const a = await new DecoderRunner(ours, config).forward(prompt, true);
+          const b = await new DecoderRunner(ref, config).forward(prompt, true);
+          let diff = 0;
+          let max = 0;
+          for (let i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+            max = Math.max(max, Math.abs(b[i]!));
+          }
+          expect(diff / max).toBeLessThan(1e-4);
+          const idsA = await greedy(ours, config, prompt.slice(0, 5), 12, native.tensorAllocator);
+          const idsB = await greedy(ref, config, prompt.slice(0, 5), 12, wasm.tensorAllocator);
+          expect(idsA).toEqual(idsB);
+        } finally {
+          await ours.release();
+          await ref.release();
+        }
+      });
+    }
+  }
+});
+
+describe('backend choice', () => {
+  it('is picked unnamed only for symmetric int4 models, and runs anything it is named for', async () => {
+    const reg = new BackendRegistry();
+    const b = createNativeKernelsBackend();
+    const other: Backend = { name: 'other', supportedDomains: [''], init: async () => {}, createSession: async () => { throw new Error('unused'); } };
+    reg.register(b, 110).register(other, 100);
+    expect(b.suits?.({ weightDtype: 'int4', symmetric: true })).toBe(true);
+    expect(b.suits?.({ weightDtype: 'int4', symmetric: false })).toBe(false);
+    expect(b.suits?.({ weightDtype: 'f32' })).toBe(false);
+    expect(b.suits?.({})).toBe(false);
+    expect((await reg.resolve([], { weightDtype: 'f16' })).name).toBe('other');
+    if (why) {
+      // not built here: picking it fails over to the next backend, naming it fails with the reason
+      expect((await reg.resolve([], { weightDtype: 'int4', symmetric: true })).name).toBe('other');
+      await expect(reg.resolve(['native-kernels'])).rejects.toThrow(/native kernels/);
+    } else {
+      expect((await reg.resolve([], { weightDtype: 'int4', symmetric: true })).name).toBe('native-kernels');
+      expect((await reg.resolve(['native-kernels'], { weightDtype: 'f32' })).name).toBe('native-kernels');
+    }
+  });
+});
