@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "pool.h"
 #include "q4.h"
 
@@ -114,6 +115,17 @@ static napi_value quantize(napi_env env, napi_callback_info info) {
 static __thread void *t_scratch;
 static __thread long t_scratchBytes;
 
+// This thread's scratch of at least `bytes` (64-byte aligned), or NULL when out of memory.
+static void *scratch(long bytes) {
+  if (t_scratchBytes < bytes) {
+    free(t_scratch);
+    t_scratchBytes = (bytes + 63) & ~63L;
+    t_scratch = aligned_alloc(64, t_scratchBytes);
+    if (!t_scratch) t_scratchBytes = 0;
+  }
+  return t_scratch;
+}
+
 typedef struct {
   q4_job job;
   int perItem, panels;
@@ -123,15 +135,45 @@ typedef struct {
 static void task(void *p, int item, int thread) {
   (void)thread;
   task_ctx *c = p;
-  if (t_scratchBytes < c->scratch) {
-    free(t_scratch);
-    t_scratchBytes = (c->scratch + 63) & ~63L;
-    t_scratch = aligned_alloc(64, t_scratchBytes);
-    if (!t_scratch) t_scratchBytes = 0;
-  }
-  if (!t_scratch) return;  // left as is; cannot happen short of memory exhaustion
+  void *buf = scratch(c->scratch);
+  if (!buf) return;  // left as is; cannot happen short of memory exhaustion
   const int p0 = item * c->perItem, p1 = p0 + c->perItem < c->panels ? p0 + c->perItem : c->panels;
-  q4_panels(&c->job, p0, p1, t_scratch);
+  q4_panels(&c->job, p0, p1, buf);
+}
+
+static void attn_task(void *p, int item, int thread) {
+  (void)thread;
+  const attn_job *j = p;
+  float *sc = scratch(attn_scratch_floats(j) * 4);
+  if (sc) attn_kv_head(j, item, sc);
+}
+
+// attention(mem, q, k, v, out, S, T, pastLen, H, Hkv, D, capacity, scale)
+static napi_value attention(napi_env env, napi_callback_info info) {
+  uint8_t *base;
+  size_t len;
+  uint32_t a[13];
+  if (!args(env, info, 12, &base, &len, a)) return NULL;
+  napi_value argv[13];
+  size_t argc = 13;
+  double scale;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 13 || napi_get_value_double(env, argv[12], &scale) != napi_ok) {
+    napi_throw_type_error(env, "E_ARGUMENT", "native kernels: attention needs a numeric scale");
+    return NULL;
+  }
+  const uint32_t S = a[5], T = a[6], past = a[7], H = a[8], Hkv = a[9], D = a[10], cap = a[11];
+  if (Hkv == 0 || H % Hkv || T > cap || past + S != T || S == 0) {
+    napi_throw_range_error(env, "E_SHAPE", "native kernels: attention needs H % Hkv == 0, pastLen + S == T <= capacity");
+    return NULL;
+  }
+  const uint64_t cache = (uint64_t)Hkv * cap * D * 4, qBytes = (uint64_t)S * H * D * 4;
+  if (!in_range(env, len, a[1], qBytes, "queries") || !in_range(env, len, a[2], cache, "key cache") || !in_range(env, len, a[3], cache, "value cache") ||
+      !in_range(env, len, a[4], qBytes, "attention output"))
+    return NULL;
+  attn_job j = {(const float *)(base + a[1]), (const float *)(base + a[2]), (const float *)(base + a[3]), (float *)(base + a[4]),
+                (int)S, (int)T, (int)past, (int)H, (int)Hkv, (int)D, (int)cap, (float)scale};
+  pool_run(attn_task, &j, (int)Hkv);
+  return NULL;
 }
 
 // matmul(mem, aq, ascale, asum, M, kBlocks, B, q, scale, bias, y, N, qUp, scaleUp, amx)
@@ -187,6 +229,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"repack", NULL, repack, NULL, NULL, NULL, napi_default, NULL},
       {"quantize", NULL, quantize, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, matmul, NULL, NULL, NULL, napi_default, NULL},
+      {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -30,6 +30,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NBitsEngi
     quantize: (mem, a, M, K, B, kBlocks, aq, ascale, asum) => addon.quantize(mem, a, M, K, B, kBlocks, aq, ascale, asum),
     matmul: (mem, aq, ascale, asum, M, kBlocks, B, q, scales, bias, y, N, qUp, scalesUp) =>
       addon.matmul(mem, aq, ascale, asum, M, kBlocks, B, q, scales, bias, y, N, qUp, scalesUp, amx && amxMinRows > 0 && M >= amxMinRows ? 1 : 0),
+    attention: (mem, q, k, v, out, S, T, pastLen, H, Hkv, D, capacity, scale) => addon.attention(mem, q, k, v, out, S, T, pastLen, H, Hkv, D, capacity, scale),
   };
 }
 

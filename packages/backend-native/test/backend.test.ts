@@ -1,8 +1,8 @@
 /**
  * The native-kernels backend end to end: the committed tiny checkpoints are built into int4 model
- * directories (as `tinyllama build` does) and run by native-kernels and by wasm-kernels (the same
- * graph executor with its 4-bit matmuls in WebAssembly): prompt logits agree closely and greedy
- * generation with the KV cache gives the same ids. Weights the engine does not take (zero points,
+ * directories (as `tinyllama build` does) and run by native-kernels and by the same graph executor with
+ * its 4-bit matmuls in WebAssembly: prompt logits agree closely (the same top-1
+ * at every position) and greedy generation with the KV cache gives the same ids. Weights the engine does not take (zero points,
  * int8) stay on the wasm kernels. Also: the runtime picks it only for symmetric int4 models.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { buildModelDir, readConfigJson } from '@tinyllama/core/node';
 import { gqaAttention, llama2Architecture } from '@tinyllama/arch-llama2';
 import { createWasmKernelsBackend, type WasmKernelsSession } from '@tinyllama/backend-wasm';
 import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
-import { createNativeKernelsBackend, loadAddon } from '../src/index.js';
+import { createNativeEngine, createNativeKernelsBackend, loadAddon } from '../src/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TINY = join(ROOT, 'fixtures/tiny');
@@ -72,7 +72,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'tinyllama-native-'));
   rt = buildRuntime();
   native = createNativeKernelsBackend({ threads: 2 });
-  wasm = createWasmKernelsBackend({ threads: 1 });
+  // the reference: the wasm kernels' matmuls with the same (native) attention, so that the only difference
+  // is the matmul (attention's summation order alone can move an activation across an int8 rounding
+  // boundary of the next matmul; the attention kernels are checked against float64 in kernels.test.ts)
+  wasm = createWasmKernelsBackend({ threads: 1, nbitsEngine: { ...createNativeEngine({ threads: 2 }), accepts: () => false } });
   await native.init();
   await wasm.init();
 });
@@ -106,7 +109,12 @@ describe.skipIf(why !== '')(`native-kernels backend${why ? ` (skipped: ${why})` 
             diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
             max = Math.max(max, Math.abs(b[i]!));
           }
-          expect(diff / max).toBeLessThan(1e-4);
+          // weights the engine does not take run the same wasm kernels: identical results
+          expect(diff / max).toBeLessThan(symmetric4 ? 1e-4 : 1e-30);
+          for (let r = 0; r < prompt.length; r++) {
+            const V = config.vocabSize;
+            expect(argmax(a.subarray(r * V, (r + 1) * V))).toBe(argmax(b.subarray(r * V, (r + 1) * V)));
+          }
           const idsA = await greedy(ours, config, prompt.slice(0, 5), 12, native.tensorAllocator);
           const idsB = await greedy(ref, config, prompt.slice(0, 5), 12, wasm.tensorAllocator);
           expect(idsA).toEqual(idsB);

@@ -1,8 +1,8 @@
 /**
  * The native addon against plain references: panel repacking and the 4-bit matmul (VNNI rows and AMX
  * tiles, with bias, SwiGLU, ragged last blocks) over a JS dequantisation of the same weights and the
- * same int8 activations; the activation quantiser against the wasm kernels' rounding rule; and the
- * addon's argument checks. Skipped, saying why, where the addon is not built or the CPU lacks
+ * same int8 activations; the activation quantiser against the wasm kernels' rounding rule; causal
+ * grouped-query attention against a float64 softmax; and the addon's argument checks. Skipped, saying why, where the addon is not built or the CPU lacks
  * AVX512-VNNI.
  */
 import { describe, expect, it } from 'vitest';
@@ -166,6 +166,58 @@ describe.skipIf(addon === undefined)(`native addon${addon ? '' : ` (skipped: ${w
     expect(runCase({ M: 16, K: 256, N: 32, B: 128, amx: false }, 7)).toBeLessThan(1e-5);
   });
 
+  for (const [S, past, H, Hkv, D] of [
+    [1, 0, 4, 4, 64],
+    [1, 40, 8, 2, 64],
+    [5, 11, 8, 2, 64],
+    [3, 2, 6, 3, 20], // D not a multiple of 16: the scalar path
+    [17, 0, 32, 4, 64],
+    [21, 0, 4, 2, 16], // keys transposed, two heads per group
+    [21, 0, 4, 4, 16],
+    [40, 3, 8, 1, 32], // eight heads per group
+  ] as const) {
+    it(`attention S=${S} past=${past} H=${H} Hkv=${Hkv} D=${D}: equals the float64 reference (abs. error < 1e-5)`, () => {
+      const nat = addon!;
+      const T = past + S;
+      const capacity = T + 7;
+      const r = rng(S * 1000 + past);
+      const { mem, alloc, u8 } = arena((2 * S * H * D + 2 * Hkv * capacity * D) * 4 + (1 << 16));
+      const fill = (off: number, n: number, amp: number) => {
+        const v = new Float32Array(mem.buffer, off, n);
+        for (let i = 0; i < n; i++) v[i] = (r() * 2 - 1) * amp;
+        return v;
+      };
+      const q = fill(alloc(S * H * D * 4), S * H * D, 1);
+      const k = fill(alloc(Hkv * capacity * D * 4), Hkv * capacity * D, 2);
+      const v = fill(alloc(Hkv * capacity * D * 4), Hkv * capacity * D, 1);
+      const outOff = alloc(S * H * D * 4);
+      const scale = 1 / Math.sqrt(D);
+      nat.attention(u8(), q.byteOffset, k.byteOffset, v.byteOffset, outOff, S, T, past, H, Hkv, D, capacity, scale);
+      const out = new Float32Array(mem.buffer, outOff, S * H * D);
+      let err = 0;
+      for (let s = 0; s < S; s++) {
+        for (let h = 0; h < H; h++) {
+          const g = Math.floor(h / (H / Hkv));
+          const n = past + s + 1;
+          const sc = Array.from({ length: n }, (_, j) => {
+            let t = 0;
+            for (let d = 0; d < D; d++) t += q[(s * H + h) * D + d]! * k[(g * capacity + j) * D + d]!;
+            return t * scale;
+          });
+          const mx = Math.max(...sc);
+          const e = sc.map((x) => Math.exp(x - mx));
+          const sum = e.reduce((a, b) => a + b, 0);
+          for (let d = 0; d < D; d++) {
+            let o = 0;
+            for (let j = 0; j < n; j++) o += (e[j]! / sum) * v[(g * capacity + j) * D + d]!;
+            err = Math.max(err, Math.abs(out[(s * H + h) * D + d]! - o));
+          }
+        }
+      }
+      expect(err).toBeLessThan(1e-5);
+    });
+  }
+
   it('rejects offsets outside the memory, a non-Uint8Array memory and unsupported shapes', () => {
     const nat = addon!;
     const { u8 } = arena(1 << 16);
@@ -182,6 +234,8 @@ describe.skipIf(addon === undefined)(`native addon${addon ? '' : ` (skipped: ${w
     expect(() => nat.matmul(new Float32Array(4) as unknown as Uint8Array, 0, 0, 0, 1, 1, 32, 0, 0, 0, 0, 16, 0, 0, 0)).toThrow(/Uint8Array/);
     expect(() => nat.matmul(mem, 0, 64, 128, 1, 1, 32, 256, 512, 0, 1024, 24, 0, 0, 0)).toThrow(/N % 16/);
     expect(() => nat.repack(mem, 0, 4096, 17, 1, 32)).toThrow(/N % 16/);
+    expect(() => nat.attention(mem, 0, 0, 0, 0, 2, 5, 2, 8, 2, 64, 8, 0.125)).toThrow(/pastLen \+ S == T/);
+    expect(() => nat.attention(mem, 0, 0, 0, 0, 1, 600, 599, 8, 2, 64, 600, 0.125)).toThrow(/key cache .* is outside the memory/);
   });
 });
 

@@ -57,6 +57,11 @@ export interface NBitsEngine {
    * `bias` is 0 when absent.
    */
   matmul(mem: Uint8Array, aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, q: number, scales: number, bias: number, y: number, N: number, qUp: number, scalesUp: number): void;
+  /**
+   * Optional: causal grouped-query attention with the contract of the wasm kernels' `attention_heads`
+   * (q, out `[S, H, D]`; k, v caches `[Hkv, capacity, D]` with rows 0..T-1 valid; query s at pastLen + s).
+   */
+  attention?(mem: Uint8Array, q: number, k: number, v: number, out: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, capacity: number, scale: number): void;
 }
 
 /** Options of {@link WasmKernels.create}. */
@@ -461,6 +466,10 @@ export class WasmKernels {
   /** attention_heads on offsets: q `[S, H, D]` at qOff, the result at oOff. */
   #attention(kOff: number, vOff: number, capacity: number, dims: AttentionDims, qOff: number, oOff: number, scOff: number): void {
     const { S, T, H, Hkv, D, pastLen, scale } = dims;
+    if (this.engine?.attention) {
+      this.engine.attention(this.mem.u8, qOff, kOff, vOff, oOff, S, T, pastLen, H, Hkv, D, capacity, scale);
+      return;
+    }
     const ex = this.#exports;
     const pool = this.#pool;
     const counter = this.#counter;
