@@ -1,6 +1,7 @@
 // Node-API bindings of the native kernels. Every pointer argument is a byte offset into one memory
 // given as a Uint8Array (the wasm executor's linear memory): the kernels read and write it in place.
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,20 @@ static napi_value start(napi_env env, napi_callback_info info) {
   return v;
 }
 
+typedef struct {
+  uint8_t *q;
+  float *scale;
+  int N, kb, B, perItem;
+  _Atomic int failed;
+} repack_ctx;
+
+static void repack_task(void *p, int item, int thread) {
+  (void)thread;
+  repack_ctx *c = p;
+  const int panels = c->N / Q4_PANEL, p0 = item * c->perItem, p1 = p0 + c->perItem < panels ? p0 + c->perItem : panels;
+  if (q4_repack_panels(c->q, c->scale, c->N, c->kb, c->B, p0, p1) != 0) c->failed = 1;
+}
+
 // repack(mem, q, scale, N, kBlocks, B)
 static napi_value repack(napi_env env, napi_callback_info info) {
   uint8_t *base;
@@ -90,7 +105,9 @@ static napi_value repack(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!in_range(env, len, q, (uint64_t)N * kb * B / 2, "weights") || !in_range(env, len, s, (uint64_t)N * kb * 4, "scales")) return NULL;
-  if (q4_repack_panels(base + q, (float *)(base + s), (int)N, (int)kb, (int)B) != 0) {
+  repack_ctx c = {base + q, (float *)(base + s), (int)N, (int)kb, (int)B, 16, 0};
+  pool_run(repack_task, &c, (int)((N / Q4_PANEL + c.perItem - 1) / c.perItem));
+  if (c.failed) {
     napi_throw_error(env, "E_BACKEND", "native kernels: out of memory while repacking");
     return NULL;
   }

@@ -40,13 +40,14 @@ int q4_features(void) {
   return g_cached = f;
 }
 
-int q4_repack_panels(uint8_t *q, float *scale, int N, int kBlocks, int B) {
+int q4_repack_panels(uint8_t *q, float *scale, int N, int kBlocks, int B, int p0, int p1) {
   const int blob = B / 2;
   const long rowBytes = (long)kBlocks * blob;
   uint8_t *tmp = malloc(Q4_PANEL * rowBytes + sizeof(float) * Q4_PANEL * kBlocks);
   if (!tmp) return -1;
   float *tmpS = (float *)(tmp + Q4_PANEL * rowBytes);
-  for (int p = 0; p < N / Q4_PANEL; p++) {
+  (void)N;
+  for (int p = p0; p < p1; p++) {
     uint8_t *dst = q + (long)p * Q4_PANEL * rowBytes;
     float *ds = scale + (long)p * Q4_PANEL * kBlocks;
     memcpy(tmp, dst, Q4_PANEL * rowBytes);
