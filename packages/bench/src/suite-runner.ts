@@ -197,7 +197,9 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     }
     for (const m of models) {
       const key = `baseline\u0000${index}\u0000${m.model}`;
-      const label = `llama.cpp ${basename(m.model)}${m.modelType ? ` (${m.modelType})` : ''}`;
+      // several baseline commands on one model (e.g. two llama.cpp builds): named by their binary's build directory
+      const build = o.baselines.length > 1 ? ` [${baselineBuildName(command)}]` : '';
+      const label = `llama.cpp ${basename(m.model)}${m.modelType ? ` (${m.modelType})` : ''}${build}`;
       const acc = systems.get(key) ?? { kind: 'baseline', label, model: m.model, command, samples: [], details: { threads: m.threads, promptTokens: m.nPrompt, genTokens: m.nGen, buildCommit: m.buildCommit } };
       const sample: BenchSample = {
         promptTokensPerSecond: m.promptTokensPerSecond,
@@ -235,6 +237,14 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     }
   }
   return { date: new Date().toISOString(), environment: suiteEnvironment(), rounds: o.rounds, systems: results, ratios };
+}
+
+/** The directory a baseline's binary was built in: `.../build-amx/bin/llama-bench` → `build-amx`. */
+export function baselineBuildName(command: string): string {
+  const bin = command.trim().split(/\s+/)[0] ?? '';
+  const parts = bin.split('/').filter(Boolean);
+  const dir = parts.length >= 2 && parts[parts.length - 2] === 'bin' ? parts[parts.length - 3] : parts[parts.length - 2];
+  return dir ?? bin;
 }
 
 function fmt(x: number | null): string {

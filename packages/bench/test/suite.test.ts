@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLlamaBenchOutput, summarizeLlamaBench } from '../src/llama-bench.js';
 import type { CommandRunner, CommandSpec } from '../src/process-run.js';
 import { formatSuiteMarkdown } from '../src/report.js';
-import { median, parseOurBench, runSuite } from '../src/suite-runner.js';
+import { baselineBuildName, median, parseOurBench, runSuite } from '../src/suite-runner.js';
 
 /** A trimmed `llama-bench -o json` record (the real one has ~45 fields). */
 function record(model: string, nPrompt: number, nGen: number, samples: number[]): Record<string, unknown> {
@@ -94,6 +94,44 @@ describe('suite', () => {
     expect(md).toMatch(/^Medians of 3 rounds, .*\nMachine: \d+ × .*; Node v\d+.*; llama\.cpp de3ff81\.\n/);
     expect(md).toMatch(/\| tinyllama tl \| 53\.3 \| 300 \| 10\.00 \| 5000 \| 1000 \|/);
     expect(md).toMatch(/\| tinyllama tl \| llama\.cpp x-q4_0\.gguf \(llama 1B Q4_0\) \| 0\.50× \| 0\.59× \| 2\.00× \|/);
+  });
+
+  it('runs each model once per backend of --backends, and names several baselines by their build directory', async () => {
+    const calls: CommandSpec[] = [];
+    const runner: CommandRunner = async (spec) => {
+      calls.push(spec);
+      if (spec.shell) return { code: 0, stdout: JSON_OUT, stderr: '', wallMs: 1, peakRssMB: 2500 };
+      const o = { promptTokens: 16, loadMs: 1, ttftMs: 100, decodeTokensPerSecond: 30, peakMemoryMB: 600 };
+      return { code: 0, stdout: `${JSON.stringify(o)}\n`, stderr: '', wallMs: 1, peakRssMB: 600 };
+    };
+    const res = await runSuite({
+      models: ['/models/a', '/models/b'],
+      backends: ['native-kernels', 'node'],
+      baselines: ['/w/build-amx/bin/llama-bench -m x -o json', '/w/build/bin/llama-bench -m x -o json'],
+      rounds: 1,
+      cliPath: '/cli/bin.js',
+      node: 'node',
+      runner,
+    });
+    // four of ours and two baselines alternate: ours, base, ours, base, ours, ours
+    expect(calls.map((c) => (c.shell ? 'base' : c.args![6] === '--backend' ? `${c.args![4]} ${c.args![7]}` : '?'))).toEqual([
+      '/models/a native-kernels',
+      'base',
+      '/models/a node',
+      'base',
+      '/models/b native-kernels',
+      '/models/b node',
+    ]);
+    expect(res.systems.filter((s) => s.kind === 'ours').map((s) => s.label)).toEqual([
+      'tinyllama a (native-kernels)',
+      'tinyllama a (node)',
+      'tinyllama b (native-kernels)',
+      'tinyllama b (node)',
+    ]);
+    expect(res.systems.filter((s) => s.kind === 'baseline').map((s) => s.label)).toContain('llama.cpp x-q4_0.gguf (llama 1B Q4_0) [build-amx]');
+    expect(res.systems.filter((s) => s.kind === 'baseline').map((s) => s.label)).toContain('llama.cpp x-q4_0.gguf (llama 1B Q4_0) [build]');
+    expect(baselineBuildName('  /x/llama.cpp/build-clang/bin/llama-bench -m m.gguf')).toBe('build-clang');
+    expect(baselineBuildName('./llama-bench -m m.gguf')).toBe('.');
   });
 
   it('names the failing command and its stderr', async () => {
