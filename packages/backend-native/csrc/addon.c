@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,35 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+// hugepages(mem, bytes) -> 1 when Linux accepted the advice, else 0. Asks for transparent huge pages
+// (MADV_HUGEPAGE) over the 2 MB-aligned part of [base, base + bytes) of the memory, where `bytes` may
+// exceed the memory's current size (a WebAssembly memory's whole reservation): pages faulted in there
+// later are 2 MB pages, so streaming the weights costs one TLB entry per 2 MB instead of per 4 KB.
+// Pages already there are left as they are. Failure is not an error (THP off, another OS mapping).
+static napi_value hugepages(napi_env env, napi_callback_info info) {
+  uint8_t *base;
+  size_t len;
+  uint32_t a[2];
+  if (!args(env, info, 2, &base, &len, a)) return NULL;
+  napi_value argv[2];
+  size_t argc = 2;
+  double bytes = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || napi_get_value_double(env, argv[1], &bytes) != napi_ok || bytes < 0) {
+    napi_throw_type_error(env, "E_ARGUMENT", "native kernels: hugepages needs a byte count");
+    return NULL;
+  }
+  const uintptr_t huge = 2u << 20;
+  const uintptr_t p0 = ((uintptr_t)base + huge - 1) & ~(huge - 1), p1 = ((uintptr_t)base + (uintptr_t)bytes) & ~(huge - 1);
+  int32_t ok = p1 > p0 && madvise((void *)p0, p1 - p0, MADV_HUGEPAGE) == 0;
+  napi_value v;
+  CHECK(napi_create_int32(env, ok, &v));
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
@@ -247,6 +277,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"quantize", NULL, quantize, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, matmul, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
+      {"hugepages", NULL, hugepages, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

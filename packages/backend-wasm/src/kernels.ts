@@ -62,6 +62,11 @@ export interface NBitsEngine {
    * (q, out `[S, H, D]`; k, v caches `[Hkv, capacity, D]` with rows 0..T-1 valid; query s at pastLen + s).
    */
   attention?(mem: Uint8Array, q: number, k: number, v: number, out: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, capacity: number, scale: number): void;
+  /**
+   * Optional: told once, when the memory is created, how many bytes from its start it may ever span
+   * (its maximum), e.g. to ask the OS for huge pages there.
+   */
+  adviseMemory?(mem: Uint8Array, maxBytes: number): void;
 }
 
 /** Options of {@link WasmKernels.create}. */
@@ -135,6 +140,40 @@ function sharedMemoryAvailable(): boolean {
 }
 
 /**
+ * A float32 tensor in the kernels' memory (`allocTensor`, the `*Tensor` kernels, `viewTensor`,
+ * `wrapTensor`). `data` is a view made again only when the memory has grown (a view per read was most
+ * of a step's garbage). A class rather than a closure per tensor plus a WeakMap entry: creating one is
+ * a decode step's most frequent allocation.
+ */
+class ResidentTensor implements HostTensor {
+  readonly dtype = 'float32' as const;
+  /** Set by `freeTensor`: the tensor no longer names memory. */
+  freed = false;
+  #over: Float32Array | undefined;
+  #view: Float32Array | undefined;
+
+  constructor(
+    readonly owner: WasmKernels,
+    readonly mem: LinearMemory,
+    /** Byte offset of the data. */
+    readonly off: number,
+    /** The allocation the data lies in (`UNOWNED`: memory the kernels do not own). */
+    readonly base: number,
+    readonly dims: readonly number[],
+    readonly n: number,
+  ) {}
+
+  get data(): Float32Array {
+    const f32 = this.mem.f32;
+    if (f32 !== this.#over) {
+      this.#over = f32;
+      this.#view = f32.subarray(this.off >> 2, (this.off >> 2) + this.n);
+    }
+    return this.#view!;
+  }
+}
+
+/**
  * The WebAssembly kernels: one module instance on the calling thread plus worker threads sharing its
  * memory. Heavy ops (block-quantised matmuls) are split by output column across the threads.
  */
@@ -146,9 +185,7 @@ export class WasmKernels {
   readonly #pool: ThreadPool | undefined;
   /** The work counter the chunked kernels take chunks from (the pool's, or one of our own). */
   readonly #counter: number;
-  /** Resident tensors (allocTensor, the `*Tensor` kernels, viewTensor): byte offset of their data and of their allocation. */
-  readonly #tensors = new WeakMap<HostTensor, { readonly off: number; readonly base: number }>();
-  /** Live resident tensors per allocation (views share their source's allocation). */
+  /** Live resident tensors per allocation shared by views (absent: one tensor, the allocation's own). */
   readonly #refs = new Map<number, number>();
   #scratch = 0;
   #scratchBytes = 0;
@@ -177,6 +214,7 @@ export class WasmKernels {
       throw new TinyLlamaError('E_BACKEND', `wasm kernels (${key}) could not be compiled: ${(e as Error).message} (WebAssembly SIMD128 is required)`, { cause: e });
     }
     const mem = new LinearMemory(RESERVED, { shared });
+    options.nbitsEngine?.adviseMemory?.(mem.u8, LinearMemory.MAX_BYTES);
     const instance = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
     let pool: ThreadPool | undefined;
     if (threads > 1) {
@@ -519,20 +557,21 @@ export class WasmKernels {
    * `elementOffset` on (a Reshape, or a slice): it keeps `t`'s memory alive until both are freed.
    */
   viewTensor(t: HostTensor, dims: readonly number[], elementOffset = 0): HostTensor {
-    const src = this.#tensors.get(t);
+    const src = this.#own(t);
     if (!src) throw new TinyLlamaError('E_ARGUMENT', 'viewTensor: the tensor is not resident in the kernels\' memory');
     const n = numel(dims);
     if (!Number.isInteger(elementOffset) || elementOffset < 0 || elementOffset + n > numel(t.dims)) {
       throw new TinyLlamaError('E_SHAPE', `viewTensor: ${shapeToString(dims)} at element ${elementOffset} does not fit in ${shapeToString(t.dims)}`);
     }
+    if (src.base !== UNOWNED) this.#refs.set(src.base, (this.#refs.get(src.base) ?? 1) + 1);
     return this.#register(src.off + elementOffset * 4, src.base, dims, n);
   }
 
   /** Frees a resident tensor (its memory goes when no view of it is left). Idempotent; other tensors are ignored. */
   freeTensor(t: HostTensor): void {
-    const e = this.#tensors.get(t);
+    const e = this.#own(t);
     if (!e) return;
-    this.#tensors.delete(t);
+    e.freed = true;
     if (e.base === UNOWNED) return;
     const refs = (this.#refs.get(e.base) ?? 1) - 1;
     if (refs > 0) {
@@ -545,7 +584,12 @@ export class WasmKernels {
 
   /** Byte offset of a resident tensor's data, or undefined for other tensors. */
   tensorOffset(t: HostTensor): number | undefined {
-    return this.#tensors.get(t)?.off;
+    return this.#own(t)?.off;
+  }
+
+  /** `t` when it is a live resident tensor of these kernels. */
+  #own(t: HostTensor): ResidentTensor | undefined {
+    return t instanceof ResidentTensor && t.owner === this && !t.freed ? t : undefined;
   }
 
   /** Allocates a resident float32 tensor of `dims` holding `n` values (uninitialised unless `zeroed`). */
@@ -557,27 +601,9 @@ export class WasmKernels {
   }
 
   #register(off: number, base: number, dims: readonly number[], n: number): HostTensor {
-    const mem = this.mem;
-    const at = off >> 2;
-    // one view, made again only when the memory has grown (a view per read was most of a step's garbage)
-    let over: Float32Array | undefined;
-    let view: Float32Array | undefined;
-    const t: HostTensor = {
-      dtype: 'float32',
-      dims: dims.slice(),
-      get data() {
-        const f32 = mem.f32;
-        if (f32 !== over) {
-          over = f32;
-          view = f32.subarray(at, at + n);
-        }
-        return view!;
-      },
-    };
-    this.#tensors.set(t, { off, base });
-    if (base !== UNOWNED) this.#refs.set(base, (this.#refs.get(base) ?? 0) + 1);
-    return t;
+    return new ResidentTensor(this, this.mem, off, base, dims.slice(), n);
   }
+
 
   /** Allocates a resident tensor and runs `fill` with its offset; frees it if `fill` throws. */
   #intoResident(dims: readonly number[], n: number, fill: (off: number) => unknown): HostTensor {
