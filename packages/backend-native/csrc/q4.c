@@ -220,24 +220,20 @@ AMX static void panel_amx(const q4_job *J, const uint8_t *W, const float *S, flo
     int32_t *cb = ct + (b & 1) * ctInts;
     for (int m0 = 0; m0 < M; m0 += 16) {
       // tiles 0/1: C and A of a full group of 16 rows; 3/4: of the last, shorter group; 2: B
-      const int t = M - m0 < 16;
-      if (t) {
-        _tile_zero(3);
-        for (int c = 0; c < chunks; c++) {
-          _tile_loadd(4, J->aq + (long)m0 * Kp + (long)b * B + c * 64, Kp);
-          _tile_loadd(2, bb + c * 1024, 64);
-          _tile_dpbsud(3, 4, 2);
-        }
-        _tile_stored(3, cb + m0 * 16, 64);
-      } else {
-        _tile_zero(0);
-        for (int c = 0; c < chunks; c++) {
-          _tile_loadd(1, J->aq + (long)m0 * Kp + (long)b * B + c * 64, Kp);
-          _tile_loadd(2, bb + c * 1024, 64);
-          _tile_dpbsud(0, 1, 2);
-        }
-        _tile_stored(0, cb + m0 * 16, 64);
-      }
+      // (tile numbers are immediates, hence the macro)
+#define ROW_GROUP(C, A)                                                      \
+  {                                                                          \
+    _tile_zero(C);                                                           \
+    for (int c = 0; c < chunks; c++) {                                       \
+      _tile_loadd(A, J->aq + (long)m0 * Kp + (long)b * B + c * 64, Kp);      \
+      _tile_loadd(2, bb + c * 1024, 64);                                     \
+      _tile_dpbsud(C, A, 2);                                                 \
+    }                                                                        \
+    _tile_stored(C, cb + m0 * 16, 64);                                       \
+  }
+      if (M - m0 < 16) ROW_GROUP(3, 4)
+      else ROW_GROUP(0, 1)
+#undef ROW_GROUP
     }
   }
   scale_block(J, S, kb - 1, ct + ((kb - 1) & 1) * ctInts, out, ldo);
