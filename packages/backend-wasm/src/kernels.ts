@@ -118,6 +118,44 @@ const RELAXED_PROBE = new Uint8Array([
   0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 128, 2, 11,
 ]);
 
+/**
+ * Whether the engine's relaxed-SIMD dot products give our kernels the right integers. Validating is
+ * not enough: Node 20's V8 accepts relaxed SIMD behind `--experimental-wasm-relaxed-simd` but its
+ * kernels' 4-bit matmuls come out wrong by hundreds (its `i32x4.relaxed_dot_i8x16_i7x16_add_s` inside
+ * the kernels' loops), where Chromium's and Firefox's are exact. One 4-column, 64-element matmul with
+ * negative activations is checked against the SIMD128-only build; any difference keeps SIMD128.
+ */
+let relaxedVerdict: Promise<boolean> | undefined;
+function relaxedKernelsAgree(): Promise<boolean> {
+  relaxedVerdict ??= (async () => {
+    try {
+      const run = async (key: 'relaxedLocal' | 'simdLocal'): Promise<Float32Array> => {
+        const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 });
+        const { instance } = (await WebAssembly.instantiate(decodeBase64(KERNELS_BASE64[key]) as Uint8Array<ArrayBuffer>, { env: { memory } })) as unknown as {
+          instance: { exports: KernelExports };
+        };
+        const e = instance.exports;
+        const K = 64, B = 32, kb = 2, N = 4, blob = 16;
+        const [a, q, qt, sc, st, aq, as, am, y] = [RESERVED, RESERVED + 512, RESERVED + 640, RESERVED + 768, RESERVED + 800, RESERVED + 832, RESERVED + 896, RESERVED + 904, RESERVED + 912];
+        const f32 = new Float32Array(memory.buffer);
+        const u8 = new Uint8Array(memory.buffer);
+        for (let k = 0; k < K; k++) f32[a / 4 + k] = ((k * 37) % 29) - 14.5; // negative and positive
+        for (let i = 0; i < N * kb * blob; i++) u8[q + i] = (i * 73 + 11) & 255;
+        for (let i = 0; i < N * kb; i++) f32[sc / 4 + i] = 0.5 + i / 8;
+        e.repack_q4_tiles(q, sc, qt, st, N, kb, blob);
+        e.q8_quantize_rows(a, 1, K, B, kb, 1, aq, as, am);
+        e.matmul_nbits(aq, as, am, 1, kb, B, 4, qt, st, 0, 0, y, N, 0, N);
+        return new Float32Array(memory.buffer, y, N).slice();
+      };
+      const [r, s] = await Promise.all([run('relaxedLocal'), run('simdLocal')]);
+      return r.every((v, i) => v === s[i]);
+    } catch {
+      return false;
+    }
+  })();
+  return relaxedVerdict;
+}
+
 function decodeBase64(s: string): Uint8Array {
   if (typeof atob === 'function') {
     const bin = atob(s);
@@ -203,7 +241,7 @@ export class WasmKernels {
 
   /** Compiles and instantiates the kernels and starts the worker threads. */
   static async create(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
-    const relaxed = (options.relaxedSimd ?? true) && WebAssembly.validate(RELAXED_PROBE);
+    const relaxed = (options.relaxedSimd ?? true) && WebAssembly.validate(RELAXED_PROBE) && (await relaxedKernelsAgree());
     const shared = sharedMemoryAvailable();
     const threads = shared ? Math.max(1, options.threads ?? Math.min(4, hardwareThreads())) : 1;
     const key = relaxed ? (shared ? 'relaxed' : 'relaxedLocal') : shared ? 'simd' : 'simdLocal';
