@@ -68,6 +68,8 @@ export interface BrowserBenchResult {
   readonly peakPageMemoryMB: number;
   /** What the page saw: wasm threads, execution providers, isolation, bundle mode. */
   readonly env: string;
+  /** Our wasm kernels' build the page used (`relaxed` or `simd`); absent on onnxruntime-web. */
+  readonly kernels?: string;
   readonly bundleMode?: string;
   /** Bundle files whose read from the cache stalled and was retried on the measured page. */
   readonly stalledReads?: readonly string[];
@@ -138,6 +140,7 @@ interface PageState {
   ttftMs?: string;
   decodeTokensPerSecond?: string;
   bundleMode?: string;
+  kernels?: string;
   stalledReads?: string;
 }
 
@@ -274,6 +277,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       peakGenerateMemoryMB: phasePeak.generate / 1024 / 1024,
       peakPageMemoryMB: pagePeak / 1024 / 1024,
       env: s.env,
+      kernels: s.kernels,
       bundleMode: s.bundleMode,
       stalledReads: s.stalledReads ? s.stalledReads.split(',') : undefined,
       ids: s.ids ? s.ids.split(',').map(Number) : [],

@@ -207,6 +207,8 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       ui.output.dataset.cachedFiles = m.cachedFiles.join(',');
       ui.output.dataset.loadMs = String(m.loadMs);
       ui.output.dataset.kvCache = m.kvCache;
+      if (m.kernels === undefined) delete ui.output.dataset.kernels;
+      else ui.output.dataset.kernels = m.kernels;
       ui.output.textContent = '';
       ui.stats.textContent = `Model ready: ${formatBytes(m.modelBytes)} (${m.cachedFiles.length ? `${m.cachedFiles.length} file(s) from the cache` : 'downloaded'}), ` +
         `loaded in ${m.loadMs.toFixed(0)} ms, vocabulary ${m.vocabSize}, context ${m.contextLength}` +

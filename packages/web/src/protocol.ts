@@ -95,6 +95,8 @@ export interface ReadyEvent {
   readonly contextLength: number;
   /** How the KV cache crosses the sessions (`shared`, `rows` or `concat`, see core's `KvCacheMode`). */
   readonly kvCache: string;
+  /** Our wasm kernels' build in use: `relaxed` (relaxed-SIMD dot products) or `simd` (SIMD128 only); absent on onnxruntime-web. */
+  readonly kernels?: string;
   /** Set when the model is a chunked bundle: its chunk count and runner mode. */
   /**
    * Bundles: chunk count, resident or streaming, and where embedding rows are read from on demand

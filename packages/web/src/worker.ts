@@ -32,6 +32,11 @@ interface Loaded {
 }
 
 /** One worker's model and running generation. */
+/** The wasm kernels' variant (`relaxed` or `simd`) when `backend` is ours, else undefined. */
+function kernelsVariant(backend: Backend): string | undefined {
+  return (backend as Backend & { kernels?: () => { variant: string } | undefined }).kernels?.()?.variant;
+}
+
 class InferenceWorker {
   #loaded?: Loaded;
   #loading?: Promise<void>;
@@ -102,6 +107,7 @@ class InferenceWorker {
       vocabSize: b.config.vocabSize,
       contextLength: b.config.maxPositionEmbeddings,
       kvCache: b.runner.kvCache,
+      kernels: kernelsVariant(backend),
       bundle: { chunks: manifest.graphs.chunks.length, mode: b.runner.mode, embedding: b.runner.embed instanceof EmbeddingLookupSession ? (b.runner.embed.source ?? 'on-demand') : 'loaded' },
     };
   }
@@ -151,6 +157,7 @@ class InferenceWorker {
       vocabSize: config.vocabSize,
       contextLength: config.maxPositionEmbeddings,
       kvCache: decoder.kvCache,
+      kernels: kernelsVariant(backend),
     };
   }
 

@@ -58,6 +58,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     engine,
     browser: r.browser,
     env: r.env,
+    ...(r.kernels ? { kernels: r.kernels } : {}),
     threads: threads ?? null,
     promptTokens,
     genTokens,
@@ -74,7 +75,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
   };
   if (v.json) io.out(`${JSON.stringify(result)}\n`);
   else {
-    io.out(`model            ${dir}\nbackend          ${r.browser} (${r.env})\n`);
+    io.out(`model            ${dir}\nbackend          ${r.browser} (${r.env}${r.kernels ? `, ${r.kernels} kernels` : ''})\n`);
     if (r.firstLoadMs !== undefined) io.out(`first visit      ${r.firstLoadMs.toFixed(0)} ms (download into the Cache API, verification, sessions)\n`);
     io.out(`load             ${result.loadMs.toFixed(0)} ms (${r.firstLoadMs !== undefined ? 'reload from the Cache API' : 'download'}, verification, sessions)\n`);
     io.out(`first token      ${result.ttftMs.toFixed(1)} ms (${promptTokens}-token prompt)\n`);
