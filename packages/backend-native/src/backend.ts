@@ -1,10 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { TinyLlamaError, type Backend, type RuntimePlugin, type TensorAllocator } from '@tinyllama/core';
 import { createWasmKernelsBackend, type NBitsEngine, type WasmKernels, type WasmKernelsBackendOptions } from '@tinyllama/backend-wasm';
 import { loadAddon, type NativeAddon } from './addon.js';
 
 /** Options of {@link createNativeEngine}. */
 export interface NativeEngineOptions {
-  /** Kernel threads, the caller's included (default 2, or `os.availableParallelism()` when smaller). */
+  /**
+   * Kernel threads, the caller's included (default: `os.availableParallelism()`, at most 8). The
+   * threads are started once per process: later engines share the first one's.
+   */
   readonly threads?: number;
   /** Use AMX tiles from this many activation rows on (default 2; 0 never). */
   readonly amxMinRows?: number;
@@ -23,7 +27,7 @@ export interface NativeEngineOptions {
  */
 export function createNativeEngine(options: NativeEngineOptions = {}): NBitsEngine & { readonly threads: number; readonly amx: boolean } {
   const addon = options.addon ?? loadAddon();
-  const threads = addon.start(Math.max(1, options.threads ?? 2));
+  const threads = addon.start(Math.max(1, options.threads ?? Math.min(8, availableParallelism())));
   const amx = (addon.features() & 2) !== 0;
   const amxMinRows = options.amxMinRows ?? 2;
   return {
@@ -45,9 +49,10 @@ export interface NativeKernelsBackendOptions extends Omit<WasmKernelsBackendOpti
 
 /**
  * The `native-kernels` backend (Node, x86-64 Linux with AVX512-VNNI): the wasm-kernels graph executor
- * with its 4-bit matmuls on the native engine. Chosen by default only for symmetric int4 models
- * ({@link Backend.suits}); any other graph runs when it is named, on the WebAssembly kernels. `threads` sets the native threads; the executor's own
- * WebAssembly code (norms, attention, the rest) runs on one thread (`wasmThreads`, default 1).
+ * with its 4-bit matmuls and attention on the native engine. Chosen by default only for symmetric
+ * int4 models ({@link Backend.suits}); any other graph runs when it is named, its other matmuls on the
+ * WebAssembly kernels. `threads` sets the native threads; the executor's own WebAssembly code (norms,
+ * rotary, the rest) runs on one thread (`wasmThreads`, default 1).
  */
 export function createNativeKernelsBackend(options: NativeKernelsBackendOptions & { readonly wasmThreads?: number } = {}): Backend & { readonly kernels: () => WasmKernels | undefined } {
   let inner: (Backend & { readonly kernels: () => WasmKernels | undefined }) | undefined;
