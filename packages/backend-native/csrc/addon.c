@@ -244,28 +244,33 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
 #define MADV_COLLAPSE 25
 #endif
 
-// hugepages(mem, bytes) -> 1 when Linux accepted the advice, else 0. Asks for transparent huge pages
-// (MADV_HUGEPAGE) over the 2 MB-aligned part of [base, base + bytes) of the memory, where `bytes` may
-// exceed the memory's current size (a WebAssembly memory's whole reservation): pages faulted in there
-// later are 2 MB pages, so streaming the weights costs one TLB entry per 2 MB instead of per 4 KB.
-// Pages already there are left as they are. Failure is not an error (THP off, another OS mapping).
+// hugepages(mem, off, len) -> 2 MB pages made. Backs the weights just loaded at [off, off + len) with
+// transparent huge pages: MADV_HUGEPAGE, then MADV_COLLAPSE (Linux 6.1+) over the 2 MB-aligned range
+// from the end of the previous call's (or from the start of the 2 MB page holding `off`, which holds
+// earlier weights) to the last whole 2 MB page. Weights load one after another, so the model ends up
+// in 2 MB pages while memory allocated later (KV cache, scratch) keeps 4 KB pages and is resident only
+// where touched. Streaming the weights then costs one TLB entry per 2 MB. Failure is not an error
+// (THP off, old kernel): the pages stay as they are.
+static uintptr_t g_hugeEnd;
+
 static napi_value hugepages(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
-  uint32_t a[2];
-  if (!args(env, info, 2, &base, &len, a)) return NULL;
-  napi_value argv[2];
-  size_t argc = 2;
-  double bytes = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || napi_get_value_double(env, argv[1], &bytes) != napi_ok || bytes < 0) {
-    napi_throw_type_error(env, "E_ARGUMENT", "native kernels: hugepages needs a byte count");
-    return NULL;
-  }
+  uint32_t a[3];
+  if (!args(env, info, 3, &base, &len, a)) return NULL;
+  if (!in_range(env, len, a[1], a[2], "huge page range")) return NULL;
   const uintptr_t huge = 2u << 20;
-  const uintptr_t p0 = ((uintptr_t)base + huge - 1) & ~(huge - 1), p1 = ((uintptr_t)base + (uintptr_t)bytes) & ~(huge - 1);
-  int32_t ok = p1 > p0 && madvise((void *)p0, p1 - p0, MADV_HUGEPAGE) == 0;
+  uintptr_t p0 = (uintptr_t)(base + a[1]) & ~(huge - 1);
+  const uintptr_t p1 = ((uintptr_t)(base + a[1]) + a[2]) & ~(huge - 1);
+  if (p0 < g_hugeEnd && g_hugeEnd <= p1) p0 = g_hugeEnd;
+  int32_t pages = 0;
+  if (p1 > p0) {
+    madvise((void *)p0, p1 - p0, MADV_HUGEPAGE);
+    if (madvise((void *)p0, p1 - p0, MADV_COLLAPSE) == 0) pages = (int32_t)((p1 - p0) / huge);
+    if (p1 > g_hugeEnd) g_hugeEnd = p1;
+  }
   napi_value v;
-  CHECK(napi_create_int32(env, ok, &v));
+  CHECK(napi_create_int32(env, pages, &v));
   return v;
 }
 

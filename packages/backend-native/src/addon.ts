@@ -13,8 +13,8 @@ export interface NativeAddon {
   repack(mem: Uint8Array, q: number, scales: number, N: number, kBlocks: number, B: number): void;
   quantize(mem: Uint8Array, a: number, M: number, K: number, B: number, kBlocks: number, aq: number, ascale: number, asum: number): void;
   matmul(mem: Uint8Array, aq: number, ascale: number, asum: number, M: number, kBlocks: number, B: number, q: number, scales: number, bias: number, y: number, N: number, qUp: number, scalesUp: number, amx: number): void;
-  /** Asks for transparent huge pages over the memory's first `bytes` (its reservation); 1 when accepted. */
-  hugepages(mem: Uint8Array, bytes: number): number;
+  /** Backs loaded weights at `[off, off + len)` with transparent huge pages (see csrc/addon.c); returns the 2 MB pages made. */
+  hugepages(mem: Uint8Array, off: number, len: number): number;
   attention(mem: Uint8Array, q: number, k: number, v: number, out: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, capacity: number, scale: number): void;
 }
 

@@ -62,11 +62,6 @@ export interface NBitsEngine {
    * (q, out `[S, H, D]`; k, v caches `[Hkv, capacity, D]` with rows 0..T-1 valid; query s at pastLen + s).
    */
   attention?(mem: Uint8Array, q: number, k: number, v: number, out: number, S: number, T: number, pastLen: number, H: number, Hkv: number, D: number, capacity: number, scale: number): void;
-  /**
-   * Optional: told once, when the memory is created, how many bytes from its start it may ever span
-   * (its maximum), e.g. to ask the OS for huge pages there.
-   */
-  adviseMemory?(mem: Uint8Array, maxBytes: number): void;
 }
 
 /** Options of {@link WasmKernels.create}. */
@@ -252,7 +247,6 @@ export class WasmKernels {
       throw new TinyLlamaError('E_BACKEND', `wasm kernels (${key}) could not be compiled: ${(e as Error).message} (WebAssembly SIMD128 is required)`, { cause: e });
     }
     const mem = new LinearMemory(RESERVED, { shared });
-    options.nbitsEngine?.adviseMemory?.(mem.u8, LinearMemory.MAX_BYTES);
     const instance = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
     let pool: ThreadPool | undefined;
     if (threads > 1) {

@@ -13,8 +13,6 @@ const ALIGN = 64;
  * allocation: growing the memory replaces `buffer`.
  */
 export class LinearMemory {
-  /** The most bytes a memory can grow to (the wasm32 limit, 4 GiB). */
-  static readonly MAX_BYTES = MAX_PAGES * 65536;
 
   readonly memory: WebAssembly.Memory;
   /** Free ranges `[offset, end)`, sorted by offset. */
