@@ -20,12 +20,14 @@
     }                                                                 \
   } while (0)
 
-static int g_features = -1;
+#define MAX_ARGS 20
 
-// Reads `n` arguments: argv[0] the memory view (its base pointer and length returned), the rest uint32.
-static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **base, size_t *len, uint32_t *out) {
-  napi_value argv[20];
-  size_t argc = 20;
+// Reads `n` arguments: argv[0] the memory view (its base pointer and length returned), the rest uint32
+// into out[1 .. n-1]. `argv` (MAX_ARGS values, may be NULL) receives every argument given.
+static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **base, size_t *len, uint32_t *out, napi_value *argvOut) {
+  napi_value own[MAX_ARGS];
+  napi_value *argv = argvOut ? argvOut : own;
+  size_t argc = MAX_ARGS;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
     napi_throw_type_error(env, "E_ARGUMENT", "native kernels: too few arguments");
     return 0;
@@ -62,9 +64,8 @@ static int in_range(napi_env env, size_t len, uint64_t off, uint64_t bytes, cons
 
 static napi_value features(napi_env env, napi_callback_info info) {
   (void)info;
-  if (g_features < 0) g_features = q4_features();
   napi_value v;
-  CHECK(napi_create_int32(env, g_features, &v));
+  CHECK(napi_create_int32(env, q4_features(), &v));
   return v;
 }
 
@@ -80,6 +81,13 @@ static napi_value start(napi_env env, napi_callback_info info) {
   return v;
 }
 
+// Work items of `per` panels out of `total`: how many, and item i's range [*p0, *p1).
+static int items_of(int total, int per) { return (total + per - 1) / per; }
+static void item_range(int i, int per, int total, int *p0, int *p1) {
+  *p0 = i * per;
+  *p1 = *p0 + per < total ? *p0 + per : total;
+}
+
 typedef struct {
   uint8_t *q;
   float *scale;
@@ -90,8 +98,9 @@ typedef struct {
 static void repack_task(void *p, int item, int thread) {
   (void)thread;
   repack_ctx *c = p;
-  const int panels = c->N / Q4_PANEL, p0 = item * c->perItem, p1 = p0 + c->perItem < panels ? p0 + c->perItem : panels;
-  if (q4_repack_panels(c->q, c->scale, c->N, c->kb, c->B, p0, p1) != 0) c->failed = 1;
+  int p0, p1;
+  item_range(item, c->perItem, c->N / Q4_PANEL, &p0, &p1);
+  if (q4_repack_panels(c->q, c->scale, c->kb, c->B, p0, p1) != 0) c->failed = 1;
 }
 
 // repack(mem, q, scale, N, kBlocks, B)
@@ -99,7 +108,7 @@ static napi_value repack(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   uint32_t a[6];
-  if (!args(env, info, 6, &base, &len, a)) return NULL;
+  if (!args(env, info, 6, &base, &len, a, NULL)) return NULL;
   const uint32_t q = a[1], s = a[2], N = a[3], kb = a[4], B = a[5];
   if (N % Q4_PANEL || B % 8 || B < 16 || s % 4) {
     napi_throw_range_error(env, "E_UNSUPPORTED", "native kernels: repack needs N % 16 == 0, B % 8 == 0 and aligned scales");
@@ -107,7 +116,7 @@ static napi_value repack(napi_env env, napi_callback_info info) {
   }
   if (!in_range(env, len, q, (uint64_t)N * kb * B / 2, "weights") || !in_range(env, len, s, (uint64_t)N * kb * 4, "scales")) return NULL;
   repack_ctx c = {base + q, (float *)(base + s), (int)N, (int)kb, (int)B, 16, 0};
-  pool_run(repack_task, &c, (int)((N / Q4_PANEL + c.perItem - 1) / c.perItem));
+  pool_run(repack_task, &c, items_of((int)(N / Q4_PANEL), c.perItem));
   if (c.failed) {
     napi_throw_error(env, "E_BACKEND", "native kernels: out of memory while repacking");
     return NULL;
@@ -120,7 +129,7 @@ static napi_value quantize(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   uint32_t a[9];
-  if (!args(env, info, 9, &base, &len, a)) return NULL;
+  if (!args(env, info, 9, &base, &len, a, NULL)) return NULL;
   const uint32_t M = a[2], K = a[3], B = a[4], kb = a[5];
   if (!in_range(env, len, a[1], (uint64_t)M * K * 4, "activations") || !in_range(env, len, a[6], (uint64_t)M * kb * B, "quantised activations") ||
       !in_range(env, len, a[7], (uint64_t)M * kb * 4, "activation scales") || !in_range(env, len, a[8], (uint64_t)M * kb * 4, "activation sums"))
@@ -155,7 +164,8 @@ static void task(void *p, int item, int thread) {
   task_ctx *c = p;
   void *buf = scratch(c->scratch);
   if (!buf) return;  // left as is; cannot happen short of memory exhaustion
-  const int p0 = item * c->perItem, p1 = p0 + c->perItem < c->panels ? p0 + c->perItem : c->panels;
+  int p0, p1;
+  item_range(item, c->perItem, c->panels, &p0, &p1);
   q4_panels(&c->job, p0, p1, buf);
 }
 
@@ -171,11 +181,10 @@ static napi_value attention(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   uint32_t a[13];
-  if (!args(env, info, 12, &base, &len, a)) return NULL;
-  napi_value argv[13];
-  size_t argc = 13;
+  napi_value argv[MAX_ARGS];
+  if (!args(env, info, 13, &base, &len, a, argv)) return NULL;  // a[12] unused: the scale is a double
   double scale;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 13 || napi_get_value_double(env, argv[12], &scale) != napi_ok) {
+  if (napi_get_value_double(env, argv[12], &scale) != napi_ok) {
     napi_throw_type_error(env, "E_ARGUMENT", "native kernels: attention needs a numeric scale");
     return NULL;
   }
@@ -200,10 +209,9 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   uint32_t a[16];
-  if (!args(env, info, 15, &base, &len, a)) return NULL;
-  if (g_features < 0) g_features = q4_features();
+  if (!args(env, info, 15, &base, &len, a, NULL)) return NULL;
   const uint32_t M = a[4], kb = a[5], B = a[6], N = a[11];
-  if (!(g_features & 1) || N % Q4_PANEL || B % 8 || M == 0) {
+  if (!(q4_features() & 1) || N % Q4_PANEL || B % 8 || M == 0) {
     napi_throw_range_error(env, "E_UNSUPPORTED", "native kernels: matmul needs AVX512-VNNI, N % 16 == 0 and B % 8 == 0");
     return NULL;
   }
@@ -229,14 +237,13 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   c.job.N = (int)N;
   c.job.qu = a[12] ? base + a[12] : NULL;
   c.job.scaleu = a[13] ? (const float *)(base + a[13]) : NULL;
-  c.job.amx = a[14] && (g_features & 2);
+  c.job.amx = a[14] && (q4_features() & 2);
   c.panels = (int)(N / Q4_PANEL);
   const int threads = pool_threads();
   // ~8 pieces per thread, taken dynamically
-  c.perItem = (c.panels + 8 * threads - 1) / (8 * threads);
-  if (c.perItem < 1) c.perItem = 1;
+  c.perItem = items_of(c.panels, 8 * threads);
   c.scratch = q4_scratch_bytes(&c.job);
-  pool_run(task, &c, (c.panels + c.perItem - 1) / c.perItem);
+  pool_run(task, &c, items_of(c.panels, c.perItem));
   return NULL;
 }
 
@@ -257,7 +264,7 @@ static napi_value hugepages(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   uint32_t a[3];
-  if (!args(env, info, 3, &base, &len, a)) return NULL;
+  if (!args(env, info, 3, &base, &len, a, NULL)) return NULL;
   if (!in_range(env, len, a[1], a[2], "huge page range")) return NULL;
   const uintptr_t huge = 2u << 20;
   uintptr_t p0 = (uintptr_t)(base + a[1]) & ~(huge - 1);

@@ -46,13 +46,12 @@ int q4_features(void) {
   return g_cached = f;
 }
 
-int q4_repack_panels(uint8_t *q, float *scale, int N, int kBlocks, int B, int p0, int p1) {
+int q4_repack_panels(uint8_t *q, float *scale, int kBlocks, int B, int p0, int p1) {
   const int blob = B / 2;
   const long rowBytes = (long)kBlocks * blob;
   uint8_t *tmp = malloc(Q4_PANEL * rowBytes + sizeof(float) * Q4_PANEL * kBlocks);
   if (!tmp) return -1;
   float *tmpS = (float *)(tmp + Q4_PANEL * rowBytes);
-  (void)N;
   for (int p = p0; p < p1; p++) {
     uint8_t *dst = q + (long)p * Q4_PANEL * rowBytes;
     float *ds = scale + (long)p * Q4_PANEL * kBlocks;
@@ -138,6 +137,13 @@ static inline int32_t load_i32(const int8_t *p) {
   return v;
 }
 
+// What one block adds to a row's float accumulator `f` (16 columns): ascale * scale * (dot - 8 * sum(aq)),
+// the 8 being the symmetric zero point the unsigned codes carry.
+AVX512 static inline __m512 add_block(__m512 f, __m512i dot, __m512 scale, int32_t asum, float ascale) {
+  const __m512i d = _mm512_sub_epi32(dot, _mm512_set1_epi32(8 * asum));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(scale, _mm512_set1_ps(ascale)), f);
+}
+
 // One panel, activation rows [m0, m0 + MR), VNNI: acc lanes are the 16 columns.
 #define VNNI_ROWS(MR)                                                                                         \
   AVX512 static void panel_vnni_##MR(const q4_job *J, const uint8_t *W, const float *S, int m0, float *out, int ldo) { \
@@ -163,11 +169,8 @@ static inline int32_t load_i32(const int8_t *p) {
       }                                                                                                       \
       if (SPF) _mm_prefetch((const char *)(S + (b + SPF) * Q4_PANEL), _MM_HINT_T0);                          \
       const __m512 sv = _mm512_loadu_ps(S + b * Q4_PANEL);                                                    \
-      for (int r = 0; r < MR; r++) {                                                                          \
-        const int m = m0 + r;                                                                                 \
-        const __m512i d = _mm512_sub_epi32(_mm512_add_epi32(acc[r], acc2[r]), _mm512_set1_epi32(8 * J->asum[m * kb + b])); \
-        f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(sv, _mm512_set1_ps(J->ascale[m * kb + b])), f[r]); \
-      }                                                                                                       \
+      for (int r = 0; r < MR; r++)                                                                            \
+        f[r] = add_block(f[r], _mm512_add_epi32(acc[r], acc2[r]), sv, J->asum[(m0 + r) * kb + b], J->ascale[(m0 + r) * kb + b]); \
     }                                                                                                         \
     for (int r = 0; r < MR; r++) _mm512_storeu_ps(out + (long)r * ldo, f[r]);                                 \
   }
@@ -200,9 +203,8 @@ AMX static void scale_block(const q4_job *J, const float *S, int b, const int32_
   const int kb = J->kBlocks;
   const __m512 sv = _mm512_loadu_ps(S + b * Q4_PANEL);
   for (int m = 0; m < J->M; m++) {
-    const __m512i d = _mm512_sub_epi32(_mm512_load_si512(ct + m * 16), _mm512_set1_epi32(8 * J->asum[m * kb + b]));
     float *o = out + (long)m * ldo;
-    _mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(sv, _mm512_set1_ps(J->ascale[m * kb + b])), _mm512_loadu_ps(o)));
+    _mm512_storeu_ps(o, add_block(_mm512_loadu_ps(o), _mm512_load_si512(ct + m * 16), sv, J->asum[m * kb + b], J->ascale[m * kb + b]));
   }
 }
 
@@ -260,6 +262,14 @@ AMX static void amx_config(int M) {
   __asm__ volatile("ldtilecfg %0" : : "m"(cfg) : "memory");
 }
 
+// Panel p of weight (q, scale) for all rows into out [M, ldo]: AMX tiles or VNNI.
+AMX static void panel(const q4_job *J, int amx, const uint8_t *q, const float *scale, int p, float *out, int ldo, uint8_t *bt, int32_t *ct) {
+  const uint8_t *W = q + (long)p * J->kBlocks * J->B / 2 * Q4_PANEL;
+  const float *S = scale + (long)p * J->kBlocks * Q4_PANEL;
+  if (amx) panel_amx(J, W, S, out, ldo, bt, ct);
+  else panel_vnni(J, W, S, out, ldo);
+}
+
 long q4_scratch_bytes(const q4_job *J) {
   // gate outputs of a SwiGLU panel [M, 16] | up outputs [M, 16] | B tiles of two blocks | C tiles of two blocks
   return 2L * J->M * Q4_PANEL * 4 + 2L * J->B / 8 * 128 + 2L * ((J->M + 15) & ~15) * 16 * 4;
@@ -268,8 +278,7 @@ long q4_scratch_bytes(const q4_job *J) {
 static inline float silu(float x) { return x / (1.f + expf(-x)); }
 
 AVX512 void q4_panels(const q4_job *J, int p0, int p1, void *scratch) {
-  const int B = J->B, kb = J->kBlocks, M = J->M, N = J->N;
-  const long panelBytes = (long)kb * B / 2 * Q4_PANEL, panelScales = (long)kb * Q4_PANEL;
+  const int B = J->B, M = J->M, N = J->N;
   float *g = (float *)scratch;
   float *u = g + (long)M * Q4_PANEL;
   uint8_t *bt = (uint8_t *)(u + (long)M * Q4_PANEL);
@@ -280,21 +289,15 @@ AVX512 void q4_panels(const q4_job *J, int p0, int p1, void *scratch) {
     const long n = (long)p * Q4_PANEL;
     if (!J->qu) {
       float *dst = J->y + n;  // straight into y [M, N]
-      if (amx) panel_amx(J, J->q + p * panelBytes, J->scale + p * panelScales, dst, N, bt, ct);
-      else panel_vnni(J, J->q + p * panelBytes, J->scale + p * panelScales, dst, N);
+      panel(J, amx, J->q, J->scale, p, dst, N, bt, ct);
       if (J->bias) {
         const __m512 bv = _mm512_loadu_ps(J->bias + n);
         for (int m = 0; m < M; m++) _mm512_storeu_ps(dst + (long)m * N, _mm512_add_ps(_mm512_loadu_ps(dst + (long)m * N), bv));
       }
       continue;
     }
-    if (amx) {
-      panel_amx(J, J->q + p * panelBytes, J->scale + p * panelScales, g, Q4_PANEL, bt, ct);
-      panel_amx(J, J->qu + p * panelBytes, J->scaleu + p * panelScales, u, Q4_PANEL, bt, ct);
-    } else {
-      panel_vnni(J, J->q + p * panelBytes, J->scale + p * panelScales, g, Q4_PANEL);
-      panel_vnni(J, J->qu + p * panelBytes, J->scaleu + p * panelScales, u, Q4_PANEL);
-    }
+    panel(J, amx, J->q, J->scale, p, g, Q4_PANEL, bt, ct);
+    panel(J, amx, J->qu, J->scaleu, p, u, Q4_PANEL, bt, ct);
     for (int m = 0; m < M; m++)
       for (int c = 0; c < Q4_PANEL; c++) J->y[(long)m * N + n + c] = silu(g[m * Q4_PANEL + c]) * u[m * Q4_PANEL + c];
   }

@@ -7,9 +7,9 @@ enum { Q4_PANEL = 16 };  // output columns per panel
 
 // CPU features found at run time: bit 0 AVX512-VNNI (required), bit 1 AMX-INT8 usable by this process.
 int q4_features(void);
-// Re-lays out panels [p0, p1) of q [N, kBlocks, B/2] and scale [N, kBlocks] (16 rows each) in place
+// Re-lays out panels [p0, p1) (16 rows each) of q [N, kBlocks, B/2] and scale [N, kBlocks] in place
 // (N % 16 == 0, B % 8 == 0). Returns 0, or -1 when out of memory.
-int q4_repack_panels(uint8_t *q, float *scale, int N, int kBlocks, int B, int p0, int p1);
+int q4_repack_panels(uint8_t *q, float *scale, int kBlocks, int B, int p0, int p1);
 // Quantises rows of a [M, K] to int8 per block of B (zero-padded to kBlocks * B): aq [M, kBlocks*B],
 // ascale [M, kBlocks], asum [M, kBlocks].
 void q4_quantize_rows(const float *a, int M, int K, int B, int kBlocks, int8_t *aq, float *ascale, int32_t *asum);
