@@ -40,14 +40,21 @@ static inline float dot_scalar(const float *a, const float *b, int D) {
   return s;
 }
 
+// Scratch: scores [group][T16] | keys transposed [D][T16] | 1 / softmax sums [group].
 long attn_scratch_floats(const attn_job *J) {
-  const long T16 = (J->T + 15) & ~15;
-  return (long)(J->H / J->Hkv) * T16 + (long)J->D * T16;
+  const long T16 = (J->T + 15) & ~15, group = J->H / J->Hkv;
+  return group * T16 + (long)J->D * T16 + group;
 }
 
-// Whether a call transposes its keys first: worth it from 16 queries on (a prompt), where the
-// transposition (T x D copies) is shared by S * group query rows.
-static int transposes(const attn_job *J) { return J->D % 16 == 0 && J->S * (J->H / J->Hkv) >= 16; }
+// Whether the group's heads share each key and value load (16-wide rows, at most GMAX heads).
+static int joint(const attn_job *J) { return J->D % 16 == 0 && J->H / J->Hkv <= GMAX; }
+
+// Whether a call transposes its keys first (only the joint path reads them): worth it from 16 queries
+// on (a prompt), where the transposition (T x D copies) is shared by S * group query rows.
+static int transposes(const attn_job *J) { return joint(J) && J->S * (J->H / J->Hkv) >= 16; }
+
+// Lanes [0, n) of 16 (all for n >= 16).
+static inline __mmask16 tail_mask(int n) { return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1); }
 
 AVX512 void attn_kv_head(const attn_job *J, int g, float *scoresAll) {
   const int group = J->H / J->Hkv, D = J->D, simd = D % 16 == 0;
@@ -62,7 +69,8 @@ AVX512 void attn_kv_head(const attn_job *J, int g, float *scoresAll) {
     for (long j = J->T; j < T16; j++)
       for (int d = 0; d < D; d++) kt[d * T16 + j] = 0.f;
   }
-  const int joint = simd && group <= GMAX;  // the group's heads share each key / value load
+  const int shared = joint(J);
+  float *inv = scoresAll + (long)group * T16 + (long)D * T16;  // [group]
   const __m512 scale = _mm512_set1_ps(J->scale);
   for (int s = 0; s < J->S; s++) {
     int n = J->pastLen + s + 1;
@@ -70,7 +78,7 @@ AVX512 void attn_kv_head(const attn_job *J, int g, float *scoresAll) {
     const float *qg = J->q + ((long)s * J->H + (long)g * group) * D;  // the group's queries [group, D]
     float *og = J->out + ((long)s * J->H + (long)g * group) * D;
     // scores [group][T16]
-    if (kt && joint) {
+    if (kt) {
       for (int j0 = 0; j0 < n; j0 += 16) {
         __m512 acc[GMAX];
         for (int i = 0; i < GMAX; i++) acc[i] = _mm512_setzero_ps();
@@ -90,24 +98,23 @@ AVX512 void attn_kv_head(const attn_job *J, int g, float *scoresAll) {
       }
     }
     // softmax of each head's n scores: e^(x - max) left in place, 1 / sum in inv[i]
-    float inv[GMAX > 64 ? GMAX : 64];
     for (int i = 0; i < group; i++) {
       float *sc = scoresAll + i * T16;
       __m512 mx = _mm512_set1_ps(-3.4e38f);
       // (lanes past n read as -3.4e38, not 0: a zero would be the maximum of all-negative scores)
-      for (int j = 0; j < n; j += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-3.4e38f), (__mmask16)(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1), sc + j));
+      for (int j = 0; j < n; j += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-3.4e38f), tail_mask(n - j), sc + j));
       const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
       __m512 sum = _mm512_setzero_ps();
       for (int j = 0; j < n; j += 16) {
-        const __mmask16 m = (__mmask16)(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
+        const __mmask16 m = tail_mask(n - j);
         const __m512 e = _mm512_maskz_mov_ps(m, exp_nonpos16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, sc + j), max)));
         _mm512_mask_storeu_ps(sc + j, m, e);
         sum = _mm512_add_ps(sum, e);
       }
-      if (i < 64) inv[i] = 1.f / _mm512_reduce_add_ps(sum);
+      inv[i] = 1.f / _mm512_reduce_add_ps(sum);
     }
     // out = softmax . V
-    if (joint) {
+    if (shared) {
       for (int d = 0; d < D; d += 16) {
         __m512 acc[GMAX];
         for (int i = 0; i < GMAX; i++) acc[i] = _mm512_setzero_ps();
@@ -123,7 +130,7 @@ AVX512 void attn_kv_head(const attn_job *J, int g, float *scoresAll) {
       for (int i = 0; i < group; i++) {
         const float *sc = scoresAll + i * T16;
         float *os = og + (long)i * D;
-        const float iv = i < 64 ? inv[i] : 0.f;
+        const float iv = inv[i];
         for (int d = 0; d < D; d++) {
           float a = 0.f;
           for (int j = 0; j < n; j++) a += sc[j] * vh[(long)j * D + d];

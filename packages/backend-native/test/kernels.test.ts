@@ -175,6 +175,7 @@ describe.skipIf(addon === undefined)(`native addon${addon ? '' : ` (skipped: ${w
     [21, 0, 4, 2, 16], // keys transposed, two heads per group
     [21, 0, 4, 4, 16],
     [40, 3, 8, 1, 32], // eight heads per group
+    [2, 3, 72, 1, 16], // more heads per group than the joint path takes, and than 64
   ] as const) {
     it(`attention S=${S} past=${past} H=${H} Hkv=${Hkv} D=${D}: equals the float64 reference (abs. error < 1e-5)`, () => {
       const nat = addon!;
