@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { TinyLlamaError, type Backend, type RuntimePlugin, type TensorAllocator } from '@tinyllama/core';
+import { TinyLlamaError, type Backend, type ModelFacts, type RuntimePlugin } from '@tinyllama/core';
 import { createWasmKernelsBackend, type NBitsEngine, type WasmKernels, type WasmKernelsBackendOptions } from '@tinyllama/backend-wasm';
 import { loadAddon, type NativeAddon } from './addon.js';
 
@@ -52,44 +52,30 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NBitsEngi
 }
 
 /** Options of {@link createNativeKernelsBackend}. */
-export interface NativeKernelsBackendOptions extends Omit<WasmKernelsBackendOptions, 'nbitsEngine'>, NativeEngineOptions {}
+export interface NativeKernelsBackendOptions extends Omit<WasmKernelsBackendOptions, 'nbitsEngine' | 'threads'>, NativeEngineOptions {
+  /** Threads of the executor's own WebAssembly code (norms, rotary, the rest; default 1). */
+  readonly wasmThreads?: number;
+}
 
 /**
- * The `native-kernels` backend (Node, x86-64 Linux with AVX512-VNNI): the wasm-kernels graph executor
- * with its 4-bit matmuls and attention on the native engine. Chosen by default only for symmetric
- * int4 models ({@link Backend.suits}); any other graph runs when it is named, its other matmuls on the
- * WebAssembly kernels. `threads` sets the native threads; the executor's own WebAssembly code (norms,
- * rotary, the rest) runs on one thread (`wasmThreads`, default 1).
+ * The `native-kernels` backend (Node, x86-64 Linux with AVX512-VNNI): the wasm-kernels backend whose
+ * executor runs its 4-bit matmuls and attention on the native engine, made when the backend
+ * initialises (a missing addon or CPU feature fails `init` with `E_BACKEND`). Chosen by default only
+ * for symmetric int4 models ({@link Backend.suits}); any other graph runs when it is named, its other
+ * matmuls on the WebAssembly kernels. `threads` sets the native threads.
  */
-export function createNativeKernelsBackend(options: NativeKernelsBackendOptions & { readonly wasmThreads?: number } = {}): Backend & { readonly kernels: () => WasmKernels | undefined } {
-  let inner: (Backend & { readonly kernels: () => WasmKernels | undefined }) | undefined;
-  const name = options.name ?? 'native-kernels';
-  return {
-    name,
-    supportedDomains: ['', 'com.microsoft'],
-    kernels: () => inner?.kernels(),
-    /** Picked unnamed only for symmetric int4 models: other weights run on its WebAssembly kernels, slower than onnxruntime's. */
-    suits: (m) => m.weightDtype === 'int4' && m.symmetric !== false,
-    get tensorAllocator(): TensorAllocator | undefined {
-      return inner?.tensorAllocator;
-    },
-    async init() {
-      let engine: NBitsEngine;
-      try {
-        engine = createNativeEngine(options);
-      } catch (e) {
-        if (e instanceof TinyLlamaError) throw e;
-        throw new TinyLlamaError('E_BACKEND', `native kernels: ${(e as Error).message}`, { cause: e });
-      }
-      const b = createWasmKernelsBackend({ ...options, name, threads: options.wasmThreads ?? 1, nbitsEngine: engine });
-      await b.init?.();
-      inner = b;
-    },
-    async createSession(model, sessionOptions) {
-      if (!inner) throw new TinyLlamaError('E_BACKEND', 'backend not initialised: call init() (the runtime does)');
-      return inner.createSession(model, sessionOptions);
-    },
+export function createNativeKernelsBackend(options: NativeKernelsBackendOptions = {}): Backend & { readonly kernels: () => WasmKernels | undefined } {
+  const engine = (): NBitsEngine => {
+    try {
+      return createNativeEngine(options);
+    } catch (e) {
+      if (e instanceof TinyLlamaError) throw e;
+      throw new TinyLlamaError('E_BACKEND', `native kernels: ${(e as Error).message}`, { cause: e });
+    }
   };
+  const backend = createWasmKernelsBackend({ ...options, name: options.name ?? 'native-kernels', threads: options.wasmThreads ?? 1, nbitsEngine: engine });
+  // picked unnamed only for symmetric int4 models: other weights run on its WebAssembly kernels, slower than onnxruntime's
+  return Object.assign(backend, { suits: (m: ModelFacts) => m.weightDtype === 'int4' && m.symmetric !== false });
 }
 
 /** Registers the native-kernels backend (priority 110: above onnxruntime-node where it initialises). */

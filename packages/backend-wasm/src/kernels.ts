@@ -66,8 +66,11 @@ export interface NBitsEngine {
 
 /** Options of {@link WasmKernels.create}. */
 export interface WasmKernelsOptions {
-  /** Native kernels for the 4-bit matmuls they accept (Node only). */
-  readonly nbitsEngine?: NBitsEngine;
+  /**
+   * Native kernels for the 4-bit matmuls they accept (Node only), or a function making them, called by
+   * {@link WasmKernels.create} (so a backend's `init` reports why they are unavailable).
+   */
+  readonly nbitsEngine?: NBitsEngine | (() => NBitsEngine);
   /** Threads including the caller's (default: hardware concurrency, at most 4; 1 without shared memory). */
   readonly threads?: number;
   /** Use relaxed SIMD when the engine has it (default true). */
@@ -236,6 +239,7 @@ export class WasmKernels {
 
   /** Compiles and instantiates the kernels and starts the worker threads. */
   static async create(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
+    const engine = typeof options.nbitsEngine === 'function' ? options.nbitsEngine() : options.nbitsEngine;
     const relaxed = (options.relaxedSimd ?? true) && WebAssembly.validate(RELAXED_PROBE) && (await relaxedKernelsAgree());
     const shared = sharedMemoryAvailable();
     const threads = shared ? Math.max(1, options.threads ?? Math.min(4, hardwareThreads())) : 1;
@@ -254,7 +258,7 @@ export class WasmKernels {
       // attention_heads' 12th argument (index 11) is the f32 scale
       pool = await ThreadPool.start(module, mem.memory, ctl, threads - 1, EXPORTS, { [FN_ATTENTION]: [11] });
     }
-    return new WasmKernels(mem, instance.exports as unknown as KernelExports, relaxed ? 'relaxed' : 'simd', pool, options.nbitsEngine);
+    return new WasmKernels(mem, instance.exports as unknown as KernelExports, relaxed ? 'relaxed' : 'simd', pool, engine);
   }
 
   /** Threads used by the kernels, including the caller's. */
