@@ -105,6 +105,17 @@ export interface ModelFacts {
 }
 
 /**
+ * Model facts from a weights record as `tinyllama-build.json` (`weights`) and a bundle manifest
+ * (`quantization`) both write it: `{ dtype, symmetric }`; fields of another type count as unknown.
+ */
+export function modelFacts(weights: { readonly dtype?: unknown; readonly symmetric?: unknown } | undefined): ModelFacts {
+  return {
+    weightDtype: typeof weights?.dtype === 'string' ? weights.dtype : undefined,
+    symmetric: typeof weights?.symmetric === 'boolean' ? weights.symmetric : undefined,
+  };
+}
+
+/**
  * An execution backend (onnxruntime `js/common` style): lazy `init`, then sessions.
  * `supportedDomains` lets the runtime pick an attention strategy the backend can run.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackendRegistry, Registry, TinyLlamaError, type Backend } from '@tinyllama/core';
+import { BackendRegistry, modelFacts, Registry, TinyLlamaError, type Backend } from '@tinyllama/core';
 
 describe('Registry', () => {
   it('orders by priority then registration', () => {
@@ -29,6 +29,17 @@ describe('BackendRegistry', () => {
     expect(a.name).toBe('good');
     expect(b).toBe(a);
     expect(c.n).toBe(2);
+  });
+  it('skips unnamed backends that do not suit the model; named ones run anything', async () => {
+    const c = { n: 0 };
+    const picky: Backend = { ...mk('picky', false, c), suits: (m) => m.weightDtype === 'int4' && m.symmetric !== false };
+    const reg = new BackendRegistry().register(picky, 10).register(mk('any', false, c), 1);
+    expect((await reg.resolve([], modelFacts({ dtype: 'int4', symmetric: true }))).name).toBe('picky');
+    expect((await reg.resolve([], modelFacts({ dtype: 'int4', symmetric: false }))).name).toBe('any');
+    expect((await reg.resolve([], modelFacts(undefined))).name).toBe('any');
+    expect((await reg.resolve(['picky'], modelFacts({ dtype: 'f32' }))).name).toBe('picky');
+    // fields of another type count as unknown
+    expect(modelFacts({ dtype: 4, symmetric: 'yes' })).toEqual({ weightDtype: undefined, symmetric: undefined });
   });
   it('throws one combined error', async () => {
     const reg = new BackendRegistry().register(mk('x', true, { n: 0 }));

@@ -18,9 +18,10 @@ loadMs, ttftMs, decodeTokensPerSecond, peakMemoryMB and the settings. DIR may be
 
 Backends (default: native-kernels for symmetric int4 models where it is available, else node):
 native-kernels = the framework's graph executor with its int4 matmuls in native code (AVX512-VNNI,
-AMX-INT8 for prompts; @tinyllama/backend-native, x86-64 Linux); node = onnxruntime-node; wasm-kernels = the framework's own WebAssembly kernels
-(@tinyllama/backend-wasm; SIMD128 in Node 20, whose experimental relaxed SIMD the kernels check and
-refuse; relaxed SIMD in browsers); wasm = onnxruntime-web in Node.
+AMX-INT8 for prompts; @tinyllama/backend-native, x86-64 Linux); node = onnxruntime-node;
+wasm-kernels = the framework's own WebAssembly kernels (@tinyllama/backend-wasm; SIMD128 in Node 20,
+whose experimental relaxed SIMD the kernels check and refuse; relaxed SIMD in browsers);
+wasm = onnxruntime-web in Node.
 
 --backend chromium runs the web demo (packages/web/dist/app, built when missing or stale) in
 headless /usr/bin/chromium (--browser PATH) with a local DIR (model directory or bundle) served from

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
-import type { Backend, InferenceSession } from '../backend.js';
+import { modelFacts, type Backend, type InferenceSession } from '../backend.js';
 import { BUNDLE_MANIFEST_FILE, parseBundleManifest, type BundleGraph, type BundleManifest } from '../bundle.js';
 import { ChunkedRunner } from '../chunked-runner.js';
 import { autoKvCacheMode, type KvCacheMode } from '../decoder.js';
@@ -137,10 +137,7 @@ export async function loadBundle(rt: Runtime, source: string, options: LoadBundl
   const smallFiles = manifest.files.filter((f) => f.role !== 'weights' && !f.path.endsWith('.onnx')).map((f) => f.path);
   const tokenizer = await rt.findTokenizerLoader(smallFiles).loadFromDir(store.localDir);
   const hints = options.backend === undefined ? [] : typeof options.backend === 'string' ? [options.backend] : options.backend;
-  const backend = await rt.backends.resolve(hints, {
-    weightDtype: typeof manifest.quantization.dtype === 'string' ? manifest.quantization.dtype : undefined,
-    symmetric: typeof manifest.quantization.symmetric === 'boolean' ? manifest.quantization.symmetric : undefined,
-  });
+  const backend = await rt.backends.resolve(hints, modelFacts(manifest.quantization));
 
   /** Verifies every file of a graph, then creates its session (nothing is loaded on a mismatch). */
   const openGraph = async (g: BundleGraph): Promise<InferenceSession> => {

@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../architecture.js';
-import type { Backend, InferenceSession, ModelFacts } from '../backend.js';
+import { modelFacts, type Backend, type InferenceSession } from '../backend.js';
 import { autoKvCacheMode, DecoderRunner, hasRowOutputs, type KvCacheMode } from '../decoder.js';
 import { TinyLlamaError } from '../errors.js';
 import { IO } from '../io-names.js';
@@ -103,12 +103,6 @@ interface BuildInfoFacts {
   readonly weights?: { readonly dtype?: unknown; readonly symmetric?: unknown };
 }
 
-/** Model facts from a build's `tinyllama-build.json` (none when absent). */
-function buildInfoFacts(info: BuildInfoFacts | undefined): ModelFacts {
-  const w = info?.weights;
-  return { weightDtype: typeof w?.dtype === 'string' ? w.dtype : undefined, symmetric: typeof w?.symmetric === 'boolean' ? w.symmetric : undefined };
-}
-
 /** True when `p` exists (file or directory). */
 export async function pathExists(p: string): Promise<boolean> {
   try {
@@ -134,7 +128,7 @@ export async function loadModel(rt: Runtime, dir: string, options: LoadModelOpti
   const prebuilt = files.includes('model.onnx');
   const info = prebuilt && files.includes(BUILD_INFO_FILE) ? (JSON.parse(await readFile(join(dir, BUILD_INFO_FILE), 'utf8')) as BuildInfoFacts) : undefined;
   // a raw checkpoint's graph is built here with float32 weights
-  const backend = await rt.backends.resolve(hints, prebuilt ? buildInfoFacts(info) : { weightDtype: 'f32' });
+  const backend = await rt.backends.resolve(hints, prebuilt ? modelFacts(info?.weights) : { weightDtype: 'f32' });
 
   let modelPath: string;
   let attention = '';
