@@ -8,6 +8,11 @@ import { WasmKernels, type WasmKernelsOptions } from './kernels.js';
 export interface WasmKernelsBackendOptions extends WasmKernelsOptions {
   /** Registered name (default `wasm-kernels`). */
   readonly name?: string;
+  /**
+   * Every session this backend creates adds its milliseconds per operator type here (see
+   * {@link WasmKernelsSession.profile}); for bundles, whose chunks are separate sessions.
+   */
+  readonly profile?: Map<string, number>;
 }
 
 /** A session of the wasm-kernels backend. */
@@ -118,7 +123,9 @@ export function createWasmKernelsBackend(options: WasmKernelsBackendOptions = {}
       } finally {
         await close();
       }
-      return new KernelsSession(exec);
+      const session = new KernelsSession(exec);
+      session.profile = options.profile;
+      return session;
     },
   };
 }

@@ -75,6 +75,18 @@ export interface BrowserBenchResult {
   readonly stalledReads?: readonly string[];
   /** The measured run's generated ids. */
   readonly ids: readonly number[];
+  /** With `pageParams` `{ profile: '1' }` (our kernels): the measured run's operator timings. */
+  readonly profile?: BrowserProfile;
+}
+
+/** The page's operator timings (the demo's `BrowserProfile`, read back from `data-profile`). */
+export interface BrowserProfile {
+  /** Milliseconds per operator type up to the first token (the prompt's forward pass). */
+  readonly prefill: Readonly<Record<string, number>>;
+  /** Milliseconds per operator type over the decode steps after the first token. */
+  readonly decode: Readonly<Record<string, number>>;
+  /** Decode steps in `decode`. */
+  readonly decodeSteps: number;
 }
 
 /** The `packages/web` directory (from the sources or from `dist/node`). */
@@ -142,6 +154,8 @@ interface PageState {
   bundleMode?: string;
   kernels?: string;
   stalledReads?: string;
+  /** JSON of the demo's `GenerationProfile` (`profile=1`). */
+  profile?: string;
 }
 
 const readState = (): PageState => {
@@ -281,6 +295,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       bundleMode: s.bundleMode,
       stalledReads: s.stalledReads ? s.stalledReads.split(',') : undefined,
       ids: s.ids ? s.ids.split(',').map(Number) : [],
+      profile: s.profile ? (JSON.parse(s.profile) as BrowserProfile) : undefined,
     };
   } finally {
     sampling = false;

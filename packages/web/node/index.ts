@@ -12,4 +12,5 @@ export {
   webPackageDir,
   type BrowserBenchOptions,
   type BrowserBenchResult,
+  type BrowserProfile,
 } from './browser-bench.js';

@@ -103,7 +103,7 @@ function load(): void {
   ui.output.textContent = `Loading ${modelUrl} …`;
   delete ui.output.dataset.ids;
   setStatus('loading');
-  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, backend: params.backend, executionProviders: params.executionProviders, useCache: params.useCache, embeddingOnDemand: params.embeddingOnDemand, maxResidentChunks: params.maxResidentChunks });
+  send({ type: 'load', modelUrl, ortUrl, numThreads: threads, backend: params.backend, executionProviders: params.executionProviders, useCache: params.useCache, embeddingOnDemand: params.embeddingOnDemand, maxResidentChunks: params.maxResidentChunks, profile: params.profile });
 }
 
 function settings(): GenerationSettings {
@@ -253,6 +253,7 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       ui.output.dataset.decodeTokensPerSecond = String(m.decodeTokensPerSecond);
       modelMemory = m.modelMemoryBytes ?? modelMemory;
       if (modelMemory !== undefined) ui.output.dataset.modelMemory = String(modelMemory);
+      if (m.profile) ui.output.dataset.profile = JSON.stringify(m.profile);
       renderStats(` · ${m.finishReason}`);
       setStatus('done');
       void refreshMemory(` · ${m.finishReason}`);

@@ -1,7 +1,7 @@
 /**
  * The demo's query parameters: `?model=URL&prompt=TEXT|prompt-ids=1,2,3&max-tokens=N&temperature=T
  * &top-k=K&top-p=P&seed=S&ignore-eos=1&threads=N&backend=wasm-kernels|ort&ep=wasm&cache=0&measure-memory=0
- * &max-resident-chunks=N`.
+ * &max-resident-chunks=N&profile=1`.
  * @packageDocumentation
  */
 import type { DemoBackend, GenerationSettings } from './protocol.js';
@@ -38,6 +38,8 @@ export interface DemoParams {
   readonly embeddingOnDemand: boolean;
   /** Bundles: stream layer chunks, at most this many loaded at once (undefined: all resident). */
   readonly maxResidentChunks?: number;
+  /** Time every operator of our kernels' graphs and report it with the generation (`profile=1`; default off). */
+  readonly profile: boolean;
 }
 
 /** Default model directory, relative to the page. */
@@ -73,6 +75,7 @@ export function parseDemoParams(search: string): DemoParams {
     useCache: flag(q, 'cache', true),
     embeddingOnDemand: flag(q, 'embedding-on-demand', true),
     measureMemory: flag(q, 'measure-memory', true),
+    profile: flag(q, 'profile', false),
     maxResidentChunks: chunksText === null || chunksText.trim() === '' ? undefined : num(q, 'max-resident-chunks', 1, { integer: true, min: 1 }),
   };
 }

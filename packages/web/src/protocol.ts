@@ -46,6 +46,11 @@ export interface LoadRequest {
    * every chunk resident.
    */
   readonly maxResidentChunks?: number;
+  /**
+   * Time every operator of our wasm kernels' graphs (default false): the `done` event then carries
+   * {@link DoneEvent.profile}. Ignored on onnxruntime-web.
+   */
+  readonly profile?: boolean;
 }
 
 /** The demo's engines: our WebAssembly kernels or onnxruntime-web. */
@@ -123,6 +128,18 @@ export interface DoneEvent {
   readonly decodeTokensPerSecond: number;
   /** See {@link ReadyEvent.modelMemoryBytes} (after the generation: with its KV cache). */
   readonly modelMemoryBytes?: number;
+  /** With {@link LoadRequest.profile}: milliseconds per operator type, split at the first token. */
+  readonly profile?: GenerationProfile;
+}
+
+/** Milliseconds per operator type (an executor's profile labels) of one generation. */
+export interface GenerationProfile {
+  /** Up to the first token: the prompt's forward pass (and the runner's work around it). */
+  readonly prefill: Readonly<Record<string, number>>;
+  /** After the first token: every decode step together. */
+  readonly decode: Readonly<Record<string, number>>;
+  /** Decode steps timed in `decode` (generated tokens minus one). */
+  readonly decodeSteps: number;
 }
 
 /** Worker → page: loading or generation failed. */

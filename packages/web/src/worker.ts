@@ -44,6 +44,8 @@ class InferenceWorker {
   #staging?: ByteStaging;
   /** Bytes of the kernels' linear memory, when the backend is our wasm kernels. */
   #modelMemory?: () => number;
+  /** With `LoadRequest.profile`: every kernels session adds its operator timings here. */
+  #profile?: Map<string, number>;
 
   constructor(private readonly post: (m: WorkerMessage) => void) {}
 
@@ -71,7 +73,8 @@ class InferenceWorker {
       old.runner.close();
       await old.release();
     }
-    const kernelsBackend = req.backend === 'ort' ? undefined : createWasmKernelsBackend({ threads: req.numThreads });
+    this.#profile = req.profile && req.backend !== 'ort' ? new Map() : undefined;
+    const kernelsBackend = req.backend === 'ort' ? undefined : createWasmKernelsBackend({ threads: req.numThreads, profile: this.#profile });
     const backend = kernelsBackend ?? createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
     await backend.init();
     const kernels = kernelsBackend?.kernels();
@@ -178,7 +181,16 @@ class InferenceWorker {
       ignoreEos: s.ignoreEos,
       signal: abort.signal,
     });
-    for await (const t of stream) this.post({ type: 'token', id: t.id, text: t.text });
+    const profile = this.#profile;
+    profile?.clear();
+    let prefill: Record<string, number> | undefined;
+    for await (const t of stream) {
+      if (profile && !prefill) {
+        prefill = Object.fromEntries(profile);
+        profile.clear();
+      }
+      this.post({ type: 'token', id: t.id, text: t.text });
+    }
     const r = await stream.result;
     this.post({
       type: 'done',
@@ -189,6 +201,7 @@ class InferenceWorker {
       ttftMs: r.timings.ttftMs,
       decodeTokensPerSecond: r.timings.decodeTokensPerSecond,
       modelMemoryBytes: this.#modelMemory?.(),
+      profile: profile && prefill ? { prefill, decode: Object.fromEntries(profile), decodeSteps: Math.max(0, r.ids.length - 1) } : undefined,
     });
   }
 }

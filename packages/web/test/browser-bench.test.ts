@@ -44,4 +44,17 @@ describe.skipIf(skip !== undefined)(`bench --backend chromium on a tiny model${s
     const { stdout } = await cli('generate', '--model', model, '--prompt-ids', prompt.join(','), '--max-tokens', '8', '--temperature', '0', '--ignore-eos', '--json');
     expect(r.ids).toEqual((JSON.parse(stdout.trim().split('\n').at(-1)!) as { ids: number[] }).ids);
   });
+
+  it('--profile reports operator timings for the first token and per decode step', async () => {
+    const { stdout } = await cli('bench', '--backend', 'chromium', '--model', model, '--app', app, '--prompt-tokens', '8', '--gen-tokens', '8', '--profile', '--json');
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { profile: { prefill: Record<string, number>; decode: Record<string, number>; decodeSteps: number } };
+    expect(r.profile.decodeSteps).toBe(7);
+    for (const part of [r.profile.prefill, r.profile.decode]) {
+      expect(Object.keys(part)).toEqual(expect.arrayContaining(['Gemm']));
+      for (const ms of Object.values(part)) expect(ms).toBeGreaterThanOrEqual(0);
+    }
+    const text = await cli('bench', '--backend', 'chromium', '--model', model, '--app', app, '--prompt-tokens', '8', '--gen-tokens', '8', '--profile');
+    expect(text.stdout).toMatch(/profile, per decode step \([\d.]+ ms, 7 steps\):/);
+    expect(text.stdout).toContain('(outside operators)');
+  });
 });

@@ -28,6 +28,11 @@ describe('parseDemoParams', () => {
     expect(parseDemoParams('').maxResidentChunks).toBeUndefined();
   });
 
+  it('profile=1 asks for operator timings; off by default', () => {
+    expect(parseDemoParams('?profile=1').profile).toBe(true);
+    expect(parseDemoParams('').profile).toBe(false);
+  });
+
   it('a text prompt autoruns too', () => {
     expect(parseDemoParams('?prompt=Hello').autorun).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { TinyLlamaError } from '@tinyllama/core';
-import { runBrowserBench, DEFAULT_CHROMIUM } from '@tinyllama/web/node';
+import { runBrowserBench, DEFAULT_CHROMIUM, type BrowserProfile } from '@tinyllama/web/node';
 import { intFlag, parseCommand, required } from '../args.js';
 import type { CliIO } from '../io.js';
 
@@ -27,6 +27,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
       browser: { type: 'string' },
       app: { type: 'string' },
       'no-cache': { type: 'boolean' },
+      profile: { type: 'boolean' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
     },
@@ -48,6 +49,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     maxResidentChunks,
     cache: !v['no-cache'],
     appDir: v.app,
+    pageParams: v.profile ? { profile: '1' } : undefined,
     executablePath: v.browser ?? DEFAULT_CHROMIUM,
     log: v.json ? undefined : (line) => io.err(line),
   });
@@ -72,6 +74,7 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     peakPageMemoryMB: round(r.peakPageMemoryMB),
     ...(r.bundleMode ? { bundle: { mode: r.bundleMode } } : {}),
     ...(r.stalledReads?.length ? { stalledReads: r.stalledReads } : {}),
+    ...(r.profile ? { profile: r.profile } : {}),
   };
   if (v.json) io.out(`${JSON.stringify(result)}\n`);
   else {
@@ -82,7 +85,27 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
     io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
     io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (browser processes, PSS; loading ${result.peakLoadMemoryMB.toFixed(0)} MB, generating ${result.peakGenerateMemoryMB.toFixed(0)} MB)\n`);
     io.out(`page memory      ${result.peakPageMemoryMB.toFixed(0)} MB (the page's renderer process with its workers, PSS)\n`);
+    if (r.profile) io.out(profileTable(r.profile, 1000 / r.decodeTokensPerSecond, r.ttftMs));
     if (r.stalledReads?.length) io.out(`stalled reads    ${r.stalledReads.join(', ')} (the Cache API delivered nothing for 20 s; read again)\n`);
   }
   return 0;
+}
+
+/**
+ * The page's operator timings as text: the prompt's forward pass, then milliseconds per decode step,
+ * largest first, with what the operators leave of the measured step (runner, JavaScript between
+ * operators, sampling, messages).
+ */
+export function profileTable(p: BrowserProfile, stepMs: number, ttftMs: number): string {
+  const part = (title: string, ms: Readonly<Record<string, number>>, per: number, whole: number): string => {
+    const rows = Object.entries(ms).map(([op, t]) => [op, t / per] as const).sort((a, b) => b[1] - a[1]);
+    const timed = rows.reduce((n, [, t]) => n + t, 0);
+    const lines = rows.map(([op, t]) => `  ${op.padEnd(32)} ${t.toFixed(3).padStart(9)} ms  ${((100 * t) / whole).toFixed(1).padStart(5)}%\n`);
+    lines.push(`  ${'(outside operators)'.padEnd(32)} ${(whole - timed).toFixed(3).padStart(9)} ms  ${((100 * (whole - timed)) / whole).toFixed(1).padStart(5)}%\n`);
+    return `${title}\n${lines.join('')}`;
+  };
+  return (
+    part(`profile, first token (${ttftMs.toFixed(1)} ms):`, p.prefill, 1, ttftMs) +
+    (p.decodeSteps > 0 ? part(`profile, per decode step (${stepMs.toFixed(2)} ms, ${p.decodeSteps} steps):`, p.decode, p.decodeSteps, stepMs) : '')
+  );
 }

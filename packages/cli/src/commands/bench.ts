@@ -8,7 +8,7 @@ import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend native-kernels|node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|rows|concat]
-                [--prefill-chunk N] [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
+                [--prefill-chunk N] [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--profile] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
@@ -30,6 +30,8 @@ headless /usr/bin/chromium (--browser PATH) with a local DIR (model directory or
 peakPageMemoryMB the page's own renderer process (with its workers). As users run the demo, a first
 visit downloads the model into the Cache API (firstLoadMs) and a reload is measured (loadMs and the
 memory peaks); --no-cache measures one visit that downloads every file and caches nothing.
+--profile (chromium, our kernels) times every operator on the page and prints milliseconds per
+operator for the first token and per decode step, with what lies outside the operators.
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */
