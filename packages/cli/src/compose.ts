@@ -39,6 +39,8 @@ export interface NodeRuntimeOptions {
   readonly logger?: Logger;
   /** Default intra-op threads of the native backend. */
   readonly threads?: number;
+  /** Our executors' sessions (native-kernels, wasm-kernels) add milliseconds per operator type here. */
+  readonly profile?: Map<string, number>;
 }
 
 /**
@@ -54,9 +56,9 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
       checkpointLoadersPlugin,
       sentencePiecePlugin,
       llama2Plugin,
-      nativeKernelsPlugin({ threads: options.threads }),
+      nativeKernelsPlugin({ threads: options.threads, profile: options.profile }),
       ortNodePlugin({ threads: options.threads }),
-      wasmKernelsPlugin({ threads: options.threads }),
+      wasmKernelsPlugin({ threads: options.threads, profile: options.profile }),
       ortWebPlugin({ numThreads: options.threads }),
     ],
   });

@@ -103,6 +103,20 @@ describe('tinyllama CLI: commands on a random tiny checkpoint', () => {
       expect(j[k] as number, k).toBeGreaterThan(0);
     }
   });
+  it('bench --profile times our executor\'s operators, split at the first token', async () => {
+    const r = await cli(['bench', '--model', randomDir, '--backend', 'wasm-kernels', '--gen-tokens', '8', '--profile', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const p = lastJson(r.out).profile as { prefill: Record<string, number>; decode: Record<string, number>; decodeSteps: number };
+    expect(p.decodeSteps).toBe(7);
+    for (const part of [p.prefill, p.decode]) {
+      expect(Object.keys(part)).toContain('Gemm');
+      for (const ms of Object.values(part)) expect(ms).toBeGreaterThanOrEqual(0);
+    }
+    const text = await cli(['bench', '--model', randomDir, '--backend', 'wasm-kernels', '--gen-tokens', '8', '--profile']);
+    expect(text.out).toMatch(/profile, per decode step \([\d.]+ ms, 7 steps\):/);
+    const ort = await cli(['bench', '--model', randomDir, '--backend', 'node', '--gen-tokens', '8', '--profile']);
+    expect(ort.out).toContain('profile          none: node does not time operators');
+  });
   it('gives the same ids with the shared (in-place) and the concat KV cache', async () => {
     const args = ['generate', '--model', randomDir, '--prompt', 'the cat and the dog', '--max-tokens', '20', '--temperature', '0', '--ignore-eos', '--json'];
     const shared = lastJson((await cli([...args, '--kv-cache', 'shared'])).out);

@@ -25,6 +25,11 @@ export interface GenerateOptions extends SamplingOptions {
   readonly addBos?: boolean;
   /** Aborting ends the stream early with finishReason `aborted`. */
   readonly signal?: AbortSignal;
+  /**
+   * Called with each token as soon as it is sampled, before the next step runs (a stream's consumer
+   * may see it a step later): for timing hooks such as {@link GenerationProfiler.token}.
+   */
+  readonly onToken?: (token: GeneratedToken) => void;
 }
 
 /** One streamed token. */
@@ -112,6 +117,7 @@ export class TextGenerator {
     const run = async (): Promise<GenerationResult> => {
       try {
         return await this.#run(prompt, options, (t) => {
+          options.onToken?.(t);
           tokens.push(t);
           wake();
         });

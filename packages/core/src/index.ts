@@ -20,6 +20,7 @@ export * from './decoder.js';
 export * from './prefill.js';
 export * from './kv-cache.js';
 export * from './generate.js';
+export * from './profile.js';
 export * from './runtime.js';
 export * from './evaluate.js';
 export * from './runner.js';

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Rng, TinyLlamaError } from '@tinyllama/core';
+import { Rng, TinyLlamaError, type GenerationProfile } from '@tinyllama/core';
 import { ProcessTreeMemory } from './process-memory.js';
 import { startStaticServer } from './static-server.js';
 
@@ -76,17 +76,7 @@ export interface BrowserBenchResult {
   /** The measured run's generated ids. */
   readonly ids: readonly number[];
   /** With `pageParams` `{ profile: '1' }` (our kernels): the measured run's operator timings. */
-  readonly profile?: BrowserProfile;
-}
-
-/** The page's operator timings (the demo's `BrowserProfile`, read back from `data-profile`). */
-export interface BrowserProfile {
-  /** Milliseconds per operator type up to the first token (the prompt's forward pass). */
-  readonly prefill: Readonly<Record<string, number>>;
-  /** Milliseconds per operator type over the decode steps after the first token. */
-  readonly decode: Readonly<Record<string, number>>;
-  /** Decode steps in `decode`. */
-  readonly decodeSteps: number;
+  readonly profile?: GenerationProfile;
 }
 
 /** The `packages/web` directory (from the sources or from `dist/node`). */
@@ -295,7 +285,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       bundleMode: s.bundleMode,
       stalledReads: s.stalledReads ? s.stalledReads.split(',') : undefined,
       ids: s.ids ? s.ids.split(',').map(Number) : [],
-      profile: s.profile ? (JSON.parse(s.profile) as BrowserProfile) : undefined,
+      profile: s.profile ? (JSON.parse(s.profile) as GenerationProfile) : undefined,
     };
   } finally {
     sampling = false;

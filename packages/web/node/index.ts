@@ -12,5 +12,4 @@ export {
   webPackageDir,
   type BrowserBenchOptions,
   type BrowserBenchResult,
-  type BrowserProfile,
 } from './browser-bench.js';

@@ -3,6 +3,7 @@
  * (plain objects, arrays, numbers and strings).
  * @packageDocumentation
  */
+import type { GenerationProfile } from '@tinyllama/core';
 import type { FileProgress } from './model-files.js';
 
 /** Sampling and length settings of one generation request. */
@@ -132,15 +133,6 @@ export interface DoneEvent {
   readonly profile?: GenerationProfile;
 }
 
-/** Milliseconds per operator type (an executor's profile labels) of one generation. */
-export interface GenerationProfile {
-  /** Up to the first token: the prompt's forward pass (and the runner's work around it). */
-  readonly prefill: Readonly<Record<string, number>>;
-  /** After the first token: every decode step together. */
-  readonly decode: Readonly<Record<string, number>>;
-  /** Decode steps timed in `decode` (generated tokens minus one). */
-  readonly decodeSteps: number;
-}
 
 /** Worker → page: loading or generation failed. */
 export interface ErrorEvent {

@@ -8,7 +8,7 @@
 import { gqaAttention, normalizeLlamaConfig } from '@tinyllama/arch-llama2';
 import { createOrtWebBackend } from '@tinyllama/backend-ort/web';
 import { createWasmKernelsBackend } from '@tinyllama/backend-wasm';
-import { autoKvCacheMode, DecoderRunner, EmbeddingLookupSession, TextGenerator, hasRowOutputs, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
+import { autoKvCacheMode, DecoderRunner, EmbeddingLookupSession, GenerationProfiler, TextGenerator, hasRowOutputs, isTinyLlamaError, type Backend, type BundleManifest } from '@tinyllama/core';
 import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
 import { fetchBundleManifest, type ByteStaging } from './bundle-files.js';
 import { openWebBundle } from './bundle-open.js';
@@ -172,6 +172,8 @@ class InferenceWorker {
     const abort = new AbortController();
     this.#abort = abort;
     const s = req.settings;
+    const profiler = this.#profile && new GenerationProfiler(this.#profile);
+    profiler?.start();
     const stream = loaded.generator.stream(req.prompt, {
       maxNewTokens: s.maxNewTokens,
       temperature: s.temperature,
@@ -180,17 +182,9 @@ class InferenceWorker {
       seed: s.seed,
       ignoreEos: s.ignoreEos,
       signal: abort.signal,
+      onToken: profiler && (() => profiler.token()),
     });
-    const profile = this.#profile;
-    profile?.clear();
-    let prefill: Record<string, number> | undefined;
-    for await (const t of stream) {
-      if (profile && !prefill) {
-        prefill = Object.fromEntries(profile);
-        profile.clear();
-      }
-      this.post({ type: 'token', id: t.id, text: t.text });
-    }
+    for await (const t of stream) this.post({ type: 'token', id: t.id, text: t.text });
     const r = await stream.result;
     this.post({
       type: 'done',
@@ -201,7 +195,7 @@ class InferenceWorker {
       ttftMs: r.timings.ttftMs,
       decodeTokensPerSecond: r.timings.decodeTokensPerSecond,
       modelMemoryBytes: this.#modelMemory?.(),
-      profile: profile && prefill ? { prefill, decode: Object.fromEntries(profile), decodeSteps: Math.max(0, r.ids.length - 1) } : undefined,
+      profile: profiler?.result(r.ids.length),
     });
   }
 }

@@ -1,7 +1,8 @@
 import { TinyLlamaError } from '@tinyllama/core';
-import { runBrowserBench, DEFAULT_CHROMIUM, type BrowserProfile } from '@tinyllama/web/node';
+import { runBrowserBench, DEFAULT_CHROMIUM } from '@tinyllama/web/node';
 import { intFlag, parseCommand, required } from '../args.js';
 import type { CliIO } from '../io.js';
+import { profileTable } from './profile-table.js';
 
 /** True when `argv` asks `bench` for a browser backend (`--backend chromium`). */
 export function wantsBrowserBench(argv: readonly string[]): boolean {
@@ -91,21 +92,3 @@ export async function benchBrowserCommand(argv: string[], io: CliIO): Promise<nu
   return 0;
 }
 
-/**
- * The page's operator timings as text: the prompt's forward pass, then milliseconds per decode step,
- * largest first, with what the operators leave of the measured step (runner, JavaScript between
- * operators, sampling, messages).
- */
-export function profileTable(p: BrowserProfile, stepMs: number, ttftMs: number): string {
-  const part = (title: string, ms: Readonly<Record<string, number>>, per: number, whole: number): string => {
-    const rows = Object.entries(ms).map(([op, t]) => [op, t / per] as const).sort((a, b) => b[1] - a[1]);
-    const timed = rows.reduce((n, [, t]) => n + t, 0);
-    const lines = rows.map(([op, t]) => `  ${op.padEnd(32)} ${t.toFixed(3).padStart(9)} ms  ${((100 * t) / whole).toFixed(1).padStart(5)}%\n`);
-    lines.push(`  ${'(outside operators)'.padEnd(32)} ${(whole - timed).toFixed(3).padStart(9)} ms  ${((100 * (whole - timed)) / whole).toFixed(1).padStart(5)}%\n`);
-    return `${title}\n${lines.join('')}`;
-  };
-  return (
-    part(`profile, first token (${ttftMs.toFixed(1)} ms):`, p.prefill, 1, ttftMs) +
-    (p.decodeSteps > 0 ? part(`profile, per decode step (${stepMs.toFixed(2)} ms, ${p.decodeSteps} steps):`, p.decode, p.decodeSteps, stepMs) : '')
-  );
-}

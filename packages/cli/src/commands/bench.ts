@@ -1,14 +1,15 @@
-import { Rng } from '@tinyllama/core';
+import { GenerationProfiler, Rng, type GenerationProfile } from '@tinyllama/core';
 import { intFlag, parseCommand, required } from '../args.js';
 import { createNodeRuntime } from '../compose.js';
 import { kvCacheFlag, prefillChunkFlag } from '../args.js';
 import { progressPrinter, type CliIO } from '../io.js';
 import { openModel, STREAMING_OPTIONS, streamingFlags } from '../open-model.js';
 import { benchBrowserCommand, wantsBrowserBench } from './bench-browser.js';
+import { profileTable } from './profile-table.js';
 
 export const BENCH_HELP = `tinyllama bench --model DIR [--backend native-kernels|node|wasm-kernels|wasm|chromium] [--prompt-tokens 16] [--gen-tokens 128]
                 [--context N] [--threads N] [--attention gqa|portable] [--kv-cache auto|shared|rows|concat]
-                [--prefill-chunk N] [--repeat R] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--profile] [--json]
+                [--prefill-chunk N] [--repeat R] [--profile] [--max-resident-chunks N] [--memory-limit MB] [--engine wasm-kernels|ort] [--no-cache] [--json]
 
 Measures load time, time to first token (prompt of --prompt-tokens random ids, after one warm-up
 run), decode tokens/s (greedy, EOS ignored) and peak resident memory of this process. With --context N
@@ -30,8 +31,9 @@ headless /usr/bin/chromium (--browser PATH) with a local DIR (model directory or
 peakPageMemoryMB the page's own renderer process (with its workers). As users run the demo, a first
 visit downloads the model into the Cache API (firstLoadMs) and a reload is measured (loadMs and the
 memory peaks); --no-cache measures one visit that downloads every file and caches nothing.
---profile (chromium, our kernels) times every operator on the page and prints milliseconds per
-operator for the first token and per decode step, with what lies outside the operators.
+--profile (native-kernels, wasm-kernels, chromium on our kernels) times every operator of the first
+measured run and prints milliseconds per operator for the first token and per decode step, with what
+lies outside the operators (--json: a profile object).
 `;
 
 /** Peak resident set size of this process in MB (from the OS). */
@@ -60,6 +62,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       context: { type: 'string' },
       threads: { type: 'string' },
       repeat: { type: 'string' },
+      profile: { type: 'boolean' },
       json: { type: 'boolean' },
       ...STREAMING_OPTIONS,
       verbose: { type: 'boolean' },
@@ -72,7 +75,8 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
   const threads = v.threads === undefined ? undefined : intFlag('threads', v.threads, 0, 1, 256);
   const repeat = intFlag('repeat', v.repeat, 1, 1, 100);
 
-  const rt = createNodeRuntime({ threads });
+  const timings = v.profile ? new Map<string, number>() : undefined;
+  const rt = createNodeRuntime({ threads, profile: timings });
   const t0 = performance.now();
   const model = await openModel(rt, dir, { backend: v.backend, attention: v.attention, kvCache: kvCacheFlag(v['kv-cache']), prefillChunk: prefillChunkFlag(v['prefill-chunk']), threads, onProgress: progressPrinter(io), ...streamingFlags(v) });
   const loadMs = performance.now() - t0;
@@ -84,8 +88,13 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
     await model.generator.generate(randomIds(promptTokens), { ...opts, maxNewTokens: 2 }); // warm-up
     const ttft: number[] = [];
     const tps: number[] = [];
+    let profile: GenerationProfile | undefined;
     for (let r = 0; r < repeat; r++) {
-      const res = await model.generator.generate(randomIds(promptTokens), opts);
+      // the first run is profiled when asked: timings split at its first token
+      const profiler = r === 0 && timings ? new GenerationProfiler(timings) : undefined;
+      profiler?.start();
+      const res = await model.generator.generate(randomIds(promptTokens), profiler ? { ...opts, onToken: () => profiler.token() } : opts);
+      profile ??= profiler?.result(res.ids.length);
       ttft.push(res.timings.ttftMs);
       tps.push(res.timings.decodeTokensPerSecond);
       if (!v.json) io.err(`run ${r + 1}/${repeat}: first token ${res.timings.ttftMs.toFixed(1)} ms, ${res.timings.decodeTokensPerSecond.toFixed(2)} tok/s\n`);
@@ -111,6 +120,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       ...(contextResult
         ? { context: contextResult.context, contextTtftMs: round(contextResult.ttftMs), contextDecodeTokensPerSecond: round(contextResult.decodeTokensPerSecond) }
         : {}),
+      ...(profile ? { profile } : {}),
     };
     if (v.json) io.out(`${JSON.stringify(result)}\n`);
     else {
@@ -120,6 +130,8 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<number> {
       io.out(`decode           ${result.decodeTokensPerSecond.toFixed(2)} tok/s (${genTokens} tokens)\n`);
       if (contextResult) io.out(`decode @ ${context}    ${contextResult.decodeTokensPerSecond.toFixed(2)} tok/s\n`);
       io.out(`peak memory      ${result.peakMemoryMB.toFixed(0)} MB (RSS)\n`);
+      if (profile) io.out(profileTable(profile, 1000 / tps[0]!, ttft[0]!));
+      else if (timings) io.out(`profile          none: ${model.backend.name} does not time operators (native-kernels and wasm-kernels do)\n`);
     }
   } finally {
     await model.release();
