@@ -123,3 +123,13 @@ describe('TextGenerator', () => {
     await expect(gen.generate([1, 99], { maxNewTokens: 2 })).rejects.toThrow(/token id 99 is out of range/);
   });
 });
+
+describe('GenerateOptions.onToken', () => {
+  it('sees each token before the next step runs', async () => {
+    const { calls, gen } = make();
+    const seen: { id: number; stepsRun: number }[] = [];
+    const r = await gen.generate([1, 3], { maxNewTokens: 3, temperature: 0, ignoreEos: true, onToken: (t) => seen.push({ id: t.id, stepsRun: calls.length }) });
+    expect(seen.map((s) => s.id)).toEqual(r.ids);
+    expect(seen.map((s) => s.stepsRun)).toEqual([1, 2, 3]); // prefill, then one step per token after it
+  });
+});
