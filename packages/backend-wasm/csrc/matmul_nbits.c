@@ -187,13 +187,27 @@ static int32_t dot_block_scalar(const int8_t *a, const uint8_t *w, int B, int bi
                                                                             wasm_i16x8_extmul_high_i8x16(a, w7))))
 #endif
 
+#ifndef RELAXED
 // Lane j of the result = the sum of the four lanes of x_j (a 4x4 transpose-and-add).
 static inline v128_t hsum4_i32x4(v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
   const v128_t s01 = wasm_i32x4_add(wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7));
   const v128_t s23 = wasm_i32x4_add(wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7));
   return wasm_i32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
 }
+#endif
 
+// zp[n + j] * asum for the four columns n .. n+3 of block b (zp NULL: 8), the integer to subtract from
+// the block's dot(aq, q) for dot(aq, q - zp): every 4-bit kernel's block result is this exact integer
+// times (weight scale * activation scale), so the SIMD128 and relaxed builds and their layouts agree
+// bit for bit.
+static inline v128_t zp_times_sum(const uint8_t *zp, int n, int kBlocks, int b, int32_t asum) {
+  if (!zp) return wasm_i32x4_splat(8 * asum);
+  return wasm_i32x4_mul(wasm_i32x4_make(zero_point(zp, 4, n, kBlocks, b), zero_point(zp, 4, n + 1, kBlocks, b), zero_point(zp, 4, n + 2, kBlocks, b),
+                                        zero_point(zp, 4, n + 3, kBlocks, b)),
+                        wasm_i32x4_splat(asum));
+}
+
+#ifndef RELAXED  // the SIMD128 build's tile kernels (the relaxed build's are the q4l_ ones below)
 // One group of 32 elements of a tiled 4-bit weight row `w` against the de-interleaved activations
 // `ae`/`ao` of the group starting at `g` (names in scope), accumulated into `acc`.
 #define COL1(w, acc)                                                 \
@@ -211,7 +225,7 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
                     const float *st, const uint8_t *zp, int n, float *out) {
   const int blob = B / 2;
   const v128_t mask = wasm_i8x16_splat(0x0f);
-  v128_t f = wasm_f32x4_splat(0.f), c = f;  // lanes = columns
+  v128_t f = wasm_f32x4_splat(0.f);  // lanes = columns
   for (int b = 0; b < kBlocks; b++) {
     v128_t i0 = wasm_i32x4_splat(0), i1 = i0, i2 = i0, i3 = i0;
     const int8_t *ab = arow + (long)b * B;
@@ -224,19 +238,11 @@ static void q4_tile(const int8_t *arow, const float *as, const int32_t *am, int 
       COL1(w2, i2)
       COL1(w3, i3)
     }
-    // lanes = columns 0..3: block dot products times (weight scale * activation scale)
+    // lanes = columns 0..3: the block's exact integer dot(aq, q - zp), times (weight scale * activation scale)
     const v128_t t = wasm_f32x4_mul(wasm_v128_load(st + (long)b * 4), wasm_f32x4_splat(as[b]));
-    f = wasm_f32x4_add(f, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i0, i1, i2, i3)), t));
-    const float sa = (float)am[b];
-    if (zp) {
-      const v128_t z = wasm_f32x4_make((float)zero_point(zp, 4, n, kBlocks, b), (float)zero_point(zp, 4, n + 1, kBlocks, b),
-                                       (float)zero_point(zp, 4, n + 2, kBlocks, b), (float)zero_point(zp, 4, n + 3, kBlocks, b));
-      c = wasm_f32x4_add(c, wasm_f32x4_mul(t, wasm_f32x4_mul(z, wasm_f32x4_splat(sa))));
-    } else {
-      c = wasm_f32x4_add(c, wasm_f32x4_mul(t, wasm_f32x4_splat(8.f * sa)));
-    }
+    f = wasm_f32x4_add(f, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_sub(hsum4_i32x4(i0, i1, i2, i3), zp_times_sum(zp, n, kBlocks, b, am[b]))), t));
   }
-  wasm_v128_store(out, wasm_f32x4_sub(f, c));
+  wasm_v128_store(out, f);
 }
 
 // q4_tile on two tiles at once (zp 8), `wa` and `wb` usually far apart: one activation row, eight
@@ -248,7 +254,7 @@ static void q4_tile_x2(const int8_t *arow, const float *as, const int32_t *am, i
                        const float *sa, const uint8_t *wb, const float *sb, float *outa, float *outb) {
   const int blob = B / 2;
   const v128_t mask = wasm_i8x16_splat(0x0f);
-  v128_t fa = wasm_f32x4_splat(0.f), fb = fa, ca = fa, cb = fa;  // lanes = columns 0..3 of each tile
+  v128_t fa = wasm_f32x4_splat(0.f), fb = fa;  // lanes = columns 0..3 of each tile
   for (int b = 0; b < kBlocks; b++) {
     v128_t i0 = wasm_i32x4_splat(0), i1 = i0, i2 = i0, i3 = i0, j0 = i0, j1 = i0, j2 = i0, j3 = i0;
     const int8_t *ab = arow + (long)b * B;
@@ -259,16 +265,14 @@ static void q4_tile_x2(const int8_t *arow, const float *as, const int32_t *am, i
       COL1(x, i0) COL1(z, j0) COL1(x + blob, i1) COL1(z + blob, j1)
       COL1(x + 2 * blob, i2) COL1(z + 2 * blob, j2) COL1(x + 3 * blob, i3) COL1(z + 3 * blob, j3)
     }
-    const v128_t s = wasm_f32x4_splat(as[b]), m8 = wasm_f32x4_splat(8.f * (float)am[b]);
+    const v128_t s = wasm_f32x4_splat(as[b]), m8 = wasm_i32x4_splat(8 * am[b]);
     const v128_t ta = wasm_f32x4_mul(wasm_v128_load(sa + (long)b * 4), s);
     const v128_t tb = wasm_f32x4_mul(wasm_v128_load(sb + (long)b * 4), s);
-    fa = wasm_f32x4_add(fa, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i0, i1, i2, i3)), ta));
-    fb = wasm_f32x4_add(fb, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(j0, j1, j2, j3)), tb));
-    ca = wasm_f32x4_add(ca, wasm_f32x4_mul(ta, m8));
-    cb = wasm_f32x4_add(cb, wasm_f32x4_mul(tb, m8));
+    fa = wasm_f32x4_add(fa, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_sub(hsum4_i32x4(i0, i1, i2, i3), m8)), ta));
+    fb = wasm_f32x4_add(fb, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_sub(hsum4_i32x4(j0, j1, j2, j3), m8)), tb));
   }
-  wasm_v128_store(outa, wasm_f32x4_sub(fa, ca));
-  wasm_v128_store(outb, wasm_f32x4_sub(fb, cb));
+  wasm_v128_store(outa, fa);
+  wasm_v128_store(outb, fb);
 }
 
 // q4_tile on four tiles at once (zp 8): four streams. 16 accumulators exceed the 16 SIMD registers
@@ -281,7 +285,7 @@ static void q4_tile_x4(const int8_t *arow, const float *as, const int32_t *am, i
                        const float *sc, const float *sd, float *oa, float *ob, float *oc, float *od) {
   const int blob = B / 2;
   const v128_t mask = wasm_i8x16_splat(0x0f);
-  v128_t fa = wasm_f32x4_splat(0.f), fb = fa, fc = fa, fd = fa, ca = fa, cb = fa, cc = fa, cd = fa;
+  v128_t fa = wasm_f32x4_splat(0.f), fb = fa, fc = fa, fd = fa;
   for (int b = 0; b < kBlocks; b++) {
     const v128_t z = wasm_i32x4_splat(0);
     v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;  // [tile][column]
@@ -299,23 +303,22 @@ static void q4_tile_x4(const int8_t *arow, const float *as, const int32_t *am, i
       ROW(3, a3, b3, c3, d3)
 #undef ROW
     }
-    const v128_t sv = wasm_f32x4_splat(as[b]), m8 = wasm_f32x4_splat(8.f * (float)am[b]);
-#define FINISH(f, c, st, x0, x1, x2, x3)                                                                  \
-  {                                                                                                   \
-    const v128_t t = wasm_f32x4_mul(wasm_v128_load((st) + (long)b * 4), sv);                          \
-    f = wasm_f32x4_add(f, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(x0, x1, x2, x3)), t)); \
-    c = wasm_f32x4_add(c, wasm_f32x4_mul(t, m8));                                                     \
+    const v128_t sv = wasm_f32x4_splat(as[b]), m8 = wasm_i32x4_splat(8 * am[b]);
+#define FINISH(f, st, x0, x1, x2, x3)                                                                                         \
+  {                                                                                                                          \
+    const v128_t t = wasm_f32x4_mul(wasm_v128_load((st) + (long)b * 4), sv);                                                 \
+    f = wasm_f32x4_add(f, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_sub(hsum4_i32x4(x0, x1, x2, x3), m8)), t)); \
   }
-    FINISH(fa, ca, sa, a0, a1, a2, a3)
-    FINISH(fb, cb, sb, b0, b1, b2, b3)
-    FINISH(fc, cc, sc, c0, c1, c2, c3)
-    FINISH(fd, cd, sd, d0, d1, d2, d3)
+    FINISH(fa, sa, a0, a1, a2, a3)
+    FINISH(fb, sb, b0, b1, b2, b3)
+    FINISH(fc, sc, c0, c1, c2, c3)
+    FINISH(fd, sd, d0, d1, d2, d3)
 #undef FINISH
   }
-  wasm_v128_store(oa, wasm_f32x4_sub(fa, ca));
-  wasm_v128_store(ob, wasm_f32x4_sub(fb, cb));
-  wasm_v128_store(oc, wasm_f32x4_sub(fc, cc));
-  wasm_v128_store(od, wasm_f32x4_sub(fd, cd));
+  wasm_v128_store(oa, fa);
+  wasm_v128_store(ob, fb);
+  wasm_v128_store(oc, fc);
+  wasm_v128_store(od, fd);
 }
 
 // Two activation rows against one tile of four weight rows (prompt processing): each unpacked weight
@@ -326,7 +329,6 @@ static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as
   const int blob = B / 2;
   const v128_t mask = wasm_i8x16_splat(0x0f);
   v128_t f0 = wasm_f32x4_splat(0.f), f1 = f0;  // lanes = columns 0..3 of rows 0 and 1
-  v128_t c0 = f0, c1 = f0;                     // their zero-point corrections
   for (int b = 0; b < kBlocks; b++) {
     v128_t i00 = wasm_i32x4_splat(0), i01 = i00, i02 = i00, i03 = i00;
     v128_t i10 = i00, i11 = i00, i12 = i00, i13 = i00;
@@ -354,20 +356,225 @@ static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as
     const v128_t sw = wasm_v128_load(st + (long)b * 4);  // scales of columns 0..3
     const v128_t t0 = wasm_f32x4_mul(sw, wasm_f32x4_splat(as0[b]));
     const v128_t t1 = wasm_f32x4_mul(sw, wasm_f32x4_splat(as1[b]));
-    f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i00, i01, i02, i03)), t0));
-    f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32x4(i10, i11, i12, i13)), t1));
-    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(t0, wasm_f32x4_splat(8.f * (float)am0[b])));
-    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(t1, wasm_f32x4_splat(8.f * (float)am1[b])));
+    f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_sub(hsum4_i32x4(i00, i01, i02, i03), wasm_i32x4_splat(8 * am0[b]))), t0));
+    f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_sub(hsum4_i32x4(i10, i11, i12, i13), wasm_i32x4_splat(8 * am1[b]))), t1));
   }
-  wasm_v128_store(out0, wasm_f32x4_sub(f0, c0));
-  wasm_v128_store(out1, wasm_f32x4_sub(f1, c1));
+  wasm_v128_store(out0, f0);
+  wasm_v128_store(out1, f1);
 }
+
+#endif
+
+#ifdef RELAXED
+// The relaxed build's 4-bit kernels read tiles in the lane layout: in each block, 16-byte vectors that
+// hold 4 packed bytes (8 consecutive elements) of each of the tile's four rows, so that one
+// i32x4.relaxed_dot_i8x16_i7x16_add against the splat of 4 activation bytes leaves column j's partial
+// dot product in lane j. A tile then needs one accumulator instead of four and no horizontal sum per
+// block: the decoding kernel reads eight weight streams at once (more memory reads in flight; wasm
+// has no prefetch instruction) in 14 SIMD registers. The activations keep their de-interleaved
+// layout: vector m of a block covers elements 8m .. 8m+7, whose low nibbles meet the even ones
+// (aq[32 (m / 4) + 4 (m % 4) ..], four bytes) and high nibbles the odd ones (16 bytes further).
+// Per column the result is q4_tile's bit for bit: the same exact integer per block, the same float
+// operations in the same order.
+
+// Block b of one tile `w` against activation row `ab` (the block's B values), added to `acc`.
+#define LANE_DOT(acc, w, ab, blob)                                                      \
+  for (int m_ = 0; m_ < (blob) / 4; m_++) {                                             \
+    const int8_t *ap_ = (ab) + 32 * (m_ >> 2) + 4 * (m_ & 3);                           \
+    const v128_t p_ = wasm_v128_load((w) + 16 * m_);                                    \
+    acc = relaxed_dot_add(wasm_v128_load32_splat(ap_), wasm_v128_and(p_, mask), acc);  \
+    acc = relaxed_dot_add(wasm_v128_load32_splat(ap_ + 16), wasm_v128_and(wasm_u16x8_shr(p_, 4), mask), acc); \
+  }
+
+// y[0..3] += (the block's integer) * (weight scales of the tile's block * activation scale)
+#define LANE_ADD(yp, acc, st, sa)                                                                              \
+  wasm_v128_store((yp), wasm_f32x4_add(wasm_v128_load(yp), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc),     \
+                                                                          wasm_f32x4_mul(wasm_v128_load(st), wasm_f32x4_splat(sa)))))
+
+// One activation row against eight tiles `step` tiles apart (zp 8): eight sequential streams. The
+// running sums live in y (four floats per tile), the block's integers in registers.
+static void q4l_x8(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
+                   const float *st, long step, float *y) {
+  const int blob = B / 2;
+  const long tb = (long)kBlocks * 4 * blob;  // bytes per tile
+  const long ts = (long)kBlocks * 4;         // scales per tile
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  for (int i = 0; i < 8; i++) wasm_v128_store(y + 4 * step * i, wasm_f32x4_splat(0.f));
+  for (int b = 0; b < kBlocks; b++) {
+    const v128_t z = wasm_i32x4_splat(-8 * am[b]);
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+    const int8_t *ab = arow + (long)b * B;
+    const uint8_t *wb = w + (long)b * 4 * blob;
+    const long o = step * tb;
+    for (int m = 0; m < blob / 4; m++) {
+      const int8_t *ap = ab + 32 * (m >> 2) + 4 * (m & 3);
+      const v128_t ae = wasm_v128_load32_splat(ap), ao = wasm_v128_load32_splat(ap + 16);
+      const uint8_t *wm = wb + 16 * m;
+#define L(i, acc)                                                                             \
+  {                                                                                           \
+    const v128_t p = wasm_v128_load(wm + (i) * o);                                            \
+    acc = relaxed_dot_add(ae, wasm_v128_and(p, mask), acc);                                   \
+    acc = relaxed_dot_add(ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask), acc);                \
+  }
+      L(0, a0) L(1, a1) L(2, a2) L(3, a3) L(4, a4) L(5, a5) L(6, a6) L(7, a7)
+#undef L
+    }
+    const float sa = as[b];
+    const float *sb = st + (long)b * 4;
+    LANE_ADD(y, a0, sb, sa);
+    LANE_ADD(y + 4 * step, a1, sb + step * ts, sa);
+    LANE_ADD(y + 8 * step, a2, sb + 2 * step * ts, sa);
+    LANE_ADD(y + 12 * step, a3, sb + 3 * step * ts, sa);
+    LANE_ADD(y + 16 * step, a4, sb + 4 * step * ts, sa);
+    LANE_ADD(y + 20 * step, a5, sb + 5 * step * ts, sa);
+    LANE_ADD(y + 24 * step, a6, sb + 6 * step * ts, sa);
+    LANE_ADD(y + 28 * step, a7, sb + 7 * step * ts, sa);
+  }
+}
+
+// q4l_x8 with four streams (chunks of 4..7 tiles, e.g. the K/V projections' small chunks).
+static void q4l_x4(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
+                   const float *st, long step, float *y) {
+  const int blob = B / 2;
+  const long tb = (long)kBlocks * 4 * blob, ts = (long)kBlocks * 4;
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  for (int i = 0; i < 4; i++) wasm_v128_store(y + 4 * step * i, wasm_f32x4_splat(0.f));
+  for (int b = 0; b < kBlocks; b++) {
+    const v128_t z = wasm_i32x4_splat(-8 * am[b]);
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z;
+    const int8_t *ab = arow + (long)b * B;
+    const uint8_t *wb = w + (long)b * 4 * blob;
+    const long o = step * tb;
+    for (int m = 0; m < blob / 4; m++) {
+      const int8_t *ap = ab + 32 * (m >> 2) + 4 * (m & 3);
+      const v128_t ae = wasm_v128_load32_splat(ap), ao = wasm_v128_load32_splat(ap + 16);
+      const uint8_t *wm = wb + 16 * m;
+#define L(i, acc)                                                              \
+  {                                                                            \
+    const v128_t p = wasm_v128_load(wm + (i) * o);                             \
+    acc = relaxed_dot_add(ae, wasm_v128_and(p, mask), acc);                    \
+    acc = relaxed_dot_add(ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask), acc); \
+  }
+      L(0, a0) L(1, a1) L(2, a2) L(3, a3)
+#undef L
+    }
+    const float sa = as[b];
+    const float *sb = st + (long)b * 4;
+    LANE_ADD(y, a0, sb, sa);
+    LANE_ADD(y + 4 * step, a1, sb + step * ts, sa);
+    LANE_ADD(y + 8 * step, a2, sb + 2 * step * ts, sa);
+    LANE_ADD(y + 12 * step, a3, sb + 3 * step * ts, sa);
+  }
+}
+
+// One activation row against one tile (any zero points): four columns into y[0..3].
+static void q4l_x1(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
+                   const float *st, const uint8_t *zp, int n, float *y) {
+  const int blob = B / 2;
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  wasm_v128_store(y, wasm_f32x4_splat(0.f));
+  for (int b = 0; b < kBlocks; b++) {
+    v128_t acc = wasm_i32x4_neg(zp_times_sum(zp, n, kBlocks, b, am[b]));
+    LANE_DOT(acc, w + (long)b * 4 * blob, arow + (long)b * B, blob)
+    LANE_ADD(y, acc, st + (long)b * 4, as[b]);
+  }
+}
+
+// Four activation rows against two tiles (zp 8; prompts): each unpacked weight vector feeds four rows.
+// y0 is row 0's output for the first tile's columns; rows are `ys` floats apart, the second tile's
+// columns 4 floats on; its weights `wstep` bytes and its scales `sstep` floats further.
+static void q4l_r4x2(const int8_t *a0, long astride, const float *as, const int32_t *am, int kBlocks, int B,
+                     const uint8_t *w, long wstep, const float *st, long sstep, float *y0, long ys) {
+  const int blob = B / 2;
+  const v128_t mask = wasm_i8x16_splat(0x0f);
+  for (int r = 0; r < 4; r++) {
+    wasm_v128_store(y0 + r * ys, wasm_f32x4_splat(0.f));
+    wasm_v128_store(y0 + r * ys + 4, wasm_f32x4_splat(0.f));
+  }
+  for (int b = 0; b < kBlocks; b++) {
+    v128_t c00 = wasm_i32x4_splat(-8 * am[b]), c01 = c00;  // [row][tile]
+    v128_t c10 = wasm_i32x4_splat(-8 * am[kBlocks + b]), c11 = c10;
+    v128_t c20 = wasm_i32x4_splat(-8 * am[2 * kBlocks + b]), c21 = c20;
+    v128_t c30 = wasm_i32x4_splat(-8 * am[3 * kBlocks + b]), c31 = c30;
+    const int8_t *ab = a0 + (long)b * B;
+    const uint8_t *wb = w + (long)b * 4 * blob;
+    for (int m = 0; m < blob / 4; m++) {
+      const long ao = 32 * (m >> 2) + 4 * (m & 3);
+      const v128_t p0 = wasm_v128_load(wb + 16 * m), p1 = wasm_v128_load(wb + wstep + 16 * m);
+      const v128_t l0 = wasm_v128_and(p0, mask), h0 = wasm_v128_and(wasm_u16x8_shr(p0, 4), mask);
+      const v128_t l1 = wasm_v128_and(p1, mask), h1 = wasm_v128_and(wasm_u16x8_shr(p1, 4), mask);
+#define ROW(r, x0, x1)                                                            \
+  {                                                                               \
+    const v128_t e = wasm_v128_load32_splat(ab + (r) * astride + ao);             \
+    const v128_t d = wasm_v128_load32_splat(ab + (r) * astride + ao + 16);        \
+    x0 = relaxed_dot_add(d, h0, relaxed_dot_add(e, l0, x0));                      \
+    x1 = relaxed_dot_add(d, h1, relaxed_dot_add(e, l1, x1));                      \
+  }
+      ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
+#undef ROW
+    }
+    const float *sb = st + (long)b * 4;
+    LANE_ADD(y0, c00, sb, as[b]);
+    LANE_ADD(y0 + 4, c01, sb + sstep, as[b]);
+    LANE_ADD(y0 + ys, c10, sb, as[kBlocks + b]);
+    LANE_ADD(y0 + ys + 4, c11, sb + sstep, as[kBlocks + b]);
+    LANE_ADD(y0 + 2 * ys, c20, sb, as[2 * kBlocks + b]);
+    LANE_ADD(y0 + 2 * ys + 4, c21, sb + sstep, as[2 * kBlocks + b]);
+    LANE_ADD(y0 + 3 * ys, c30, sb, as[3 * kBlocks + b]);
+    LANE_ADD(y0 + 3 * ys + 4, c31, sb + sstep, as[3 * kBlocks + b]);
+  }
+}
+
+// The tiles of columns [n, n1) (n and n1 multiples of 4) for all M rows, lane layout. y is [M, N].
+static void q4l_columns(const int8_t *aq, const float *ascale, const int32_t *asum, int M, int kBlocks, int B,
+                        const uint8_t *q, const float *scale, const uint8_t *zp, float *y, int N, long n, long n1) {
+  const int blob = B / 2;
+  const long tb = (long)kBlocks * 4 * blob, ts = (long)kBlocks * 4;
+  const long Kp = (long)kBlocks * B;
+  long tiles = (n1 - n) / 4;
+  if (M == 1 && !zp && tiles >= 8) {
+    // decoding: the tiles in eight parts read together (each part a sequential stream)
+    const long e = tiles / 8;
+    for (long t = 0; t < e; t++) {
+      const long na = n + 4 * t;
+      q4l_x8(aq, ascale, asum, kBlocks, B, q + (na / 4) * tb, scale + (na / 4) * ts, e, y + na);
+    }
+    n += 32 * e;
+    tiles -= 8 * e;
+  }
+  if (M == 1 && !zp && tiles >= 4) {
+    const long e = tiles / 4;
+    for (long t = 0; t < e; t++) {
+      const long na = n + 4 * t;
+      q4l_x4(aq, ascale, asum, kBlocks, B, q + (na / 4) * tb, scale + (na / 4) * ts, e, y + na);
+    }
+    n += 16 * e;
+    tiles -= 4 * e;
+  }
+  long m = 0;
+  if (!zp) {
+    for (; m + 4 <= M; m += 4) {
+      long nn = n;
+      for (; nn + 8 <= n1; nn += 8)
+        q4l_r4x2(aq + m * Kp, Kp, ascale + m * kBlocks, asum + m * kBlocks, kBlocks, B, q + (nn / 4) * tb, tb,
+                 scale + (nn / 4) * ts, ts, y + m * N + nn, N);
+      for (; nn < n1; nn += 4)
+        for (long r = m; r < m + 4; r++)
+          q4l_x1(aq + r * Kp, ascale + r * kBlocks, asum + r * kBlocks, kBlocks, B, q + (nn / 4) * tb, scale + (nn / 4) * ts, 0, (int)nn, y + r * N + nn);
+    }
+  }
+  for (; m < M; m++)
+    for (long nn = n; nn < n1; nn += 4)
+      q4l_x1(aq + m * Kp, ascale + m * kBlocks, asum + m * kBlocks, kBlocks, B, q + (nn / 4) * tb, scale + (nn / 4) * ts, zp, (int)nn, y + m * N + nn);
+}
+#endif
 
 // True when matmul_nbits expects the tiled layout of repack_q4_tiles.
 static inline int tiled(int bits, int B) { return bits == 4 && (B % 32) == 0; }
 
 // Reorders 4-bit weights and their scales into tiles of four rows, block-interleaved:
 //   q [N, kBlocks, blob] -> [N / 4][kBlocks][4][blob] then the N % 4 last rows unchanged
+//   (relaxed build: [N / 4][kBlocks][blob / 4][4][4], the lane layout of the q4l_ kernels)
 //   scale [N, kBlocks]   -> [N / 4][kBlocks][4]       then the N % 4 last rows unchanged
 // (a last row keeps its original offset, so the tail loop indexes both layouts the same way).
 EXPORT(repack_q4_tiles)
@@ -379,8 +586,15 @@ void repack_q4_tiles(const uint8_t *q, const float *scale, uint8_t *qt, float *s
       const uint8_t *src = q + (long)(4 * t + r) * rowBytes;
       const float *ss = scale + (long)(4 * t + r) * kBlocks;
       for (int b = 0; b < kBlocks; b++) {
+#ifdef RELAXED
+        // lanes: 4-byte words of the four rows interleaved, [b][blob / 4][row][4 bytes]
+        uint8_t *dst = qt + (long)t * 4 * rowBytes + (long)b * 4 * blob + 4 * r;
+        for (int m = 0; m < blob / 4; m++)
+          for (int i = 0; i < 4; i++) dst[16 * m + i] = src[(long)b * blob + 4 * m + i];
+#else
         uint8_t *dst = qt + (long)t * 4 * rowBytes + ((long)b * 4 + r) * blob;
         for (int i = 0; i < blob; i++) dst[i] = src[(long)b * blob + i];
+#endif
         st[(long)t * 4 * kBlocks + b * 4 + r] = ss[b];
       }
     }
@@ -405,11 +619,13 @@ void repack_q4_tiles_inplace(uint8_t *q, float *scale, int N, int kBlocks, int b
   }
 }
 
+#ifndef RELAXED
 // Adds bias[n .. n+3], when there is a bias, to the outputs y[n .. n+3] a multi-tile kernel wrote.
 static inline void add_bias4(float *y, const float *bias, long n) {
   if (bias)
     for (int j = 0; j < 4; j++) y[n + j] += bias[n + j];
 }
+#endif
 
 // y[m, n] for n in [n0, n1), all M rows. y is [M, N] (row stride N); bias (may be NULL) is [N].
 // Loop order n -> m -> blocks: the weight rows (kBlocks * B * bits / 8 bytes each, 1 KB for K = 2048 at
@@ -422,6 +638,16 @@ void matmul_nbits(const int8_t *aq, const float *ascale, const int32_t *asum, in
   const int simd = bits == 4 ? (B % 32) == 0 : (B % 16) == 0;
   const int Kp = kBlocks * B;
   int n = n0;
+#ifdef RELAXED
+  if (tiled(bits, B)) {
+    const int n4 = n0 + (n1 - n0) / 4 * 4;  // n0 is a multiple of 4
+    q4l_columns(aq, ascale, asum, M, kBlocks, B, q, scale, zp, y, N, n0, n4);
+    if (bias)
+      for (int m = 0; m < M; m++)
+        for (int j = n0; j < n4; j++) y[(long)m * N + j] += bias[j];
+    n = n4;
+  }
+#else
   if (tiled(bits, B)) {
     float out[4], out1[4];
     if (M == 1 && !zp) {
@@ -473,6 +699,7 @@ void matmul_nbits(const int8_t *aq, const float *ascale, const int32_t *asum, in
       }
     }
   }
+#endif
   for (; n < n1; n++) {
     const uint8_t *wrow = q + (long)n * kBlocks * blob;
     const float *srow = scale + (long)n * kBlocks;

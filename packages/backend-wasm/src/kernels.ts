@@ -120,8 +120,11 @@ const RELAXED_PROBE = new Uint8Array([
  * Whether the engine's relaxed-SIMD dot products give our kernels the right integers. Validating is
  * not enough: Node 20's V8 accepts relaxed SIMD behind `--experimental-wasm-relaxed-simd` but its
  * kernels' 4-bit matmuls come out wrong by hundreds (its `i32x4.relaxed_dot_i8x16_i7x16_add_s` inside
- * the kernels' loops), where Chromium's and Firefox's are exact. One 4-column, 64-element matmul with
- * negative activations is checked against the SIMD128-only build; any difference keeps SIMD128.
+ * the kernels' loops), where Chromium's and Firefox's are exact. The relaxed build also lays its 4-bit
+ * tiles out differently (lanes = columns) with kernels of its own, whose results must equal the
+ * SIMD128 build's bit for bit: 4-bit matmuls that reach each of them (1 and 5 rows, 17 and 5 tiles,
+ * blocks of 128, negative activations) are checked against the SIMD128-only build; any difference
+ * keeps SIMD128.
  */
 let relaxedVerdict: Promise<boolean> | undefined;
 function relaxedKernelsAgree(): Promise<boolean> {
@@ -133,17 +136,28 @@ function relaxedKernelsAgree(): Promise<boolean> {
           instance: { exports: KernelExports };
         };
         const e = instance.exports;
-        const K = 64, B = 32, kb = 2, N = 4, blob = 16;
-        const [a, q, qt, sc, st, aq, as, am, y] = [RESERVED, RESERVED + 512, RESERVED + 640, RESERVED + 768, RESERVED + 800, RESERVED + 832, RESERVED + 896, RESERVED + 904, RESERVED + 912];
+        // shapes that reach every 4-bit tile kernel: 17 tiles (8-stream decoding, then one tile), the
+        // first 5 tiles alone (4 streams, then one), and 5 rows (4-row prompt tiles, then one row)
+        const K = 256, B = 128, kb = 2, N = 68, blob = 64, M = 5;
+        let next = RESERVED;
+        const take = (bytes: number): number => {
+          const at = next;
+          next += Math.ceil(bytes / 16) * 16;
+          return at;
+        };
+        const [a, q, qt, sc, st, aq, as, am] = [take(M * K * 4), take(N * kb * blob), take(N * kb * blob), take(N * kb * 4), take(N * kb * 4), take(M * kb * B), take(M * kb * 4), take(M * kb * 4)];
+        const [y1, y2, y5] = [take(N * 4), take(N * 4), take(M * N * 4)];
         const f32 = new Float32Array(memory.buffer);
         const u8 = new Uint8Array(memory.buffer);
-        for (let k = 0; k < K; k++) f32[a / 4 + k] = ((k * 37) % 29) - 14.5; // negative and positive
+        for (let k = 0; k < M * K; k++) f32[a / 4 + k] = ((k * 37) % 29) - 14.5; // negative and positive
         for (let i = 0; i < N * kb * blob; i++) u8[q + i] = (i * 73 + 11) & 255;
-        for (let i = 0; i < N * kb; i++) f32[sc / 4 + i] = 0.5 + i / 8;
+        for (let i = 0; i < N * kb; i++) f32[sc / 4 + i] = 0.5 + (i % 13) / 8;
         e.repack_q4_tiles(q, sc, qt, st, N, kb, blob);
-        e.q8_quantize_rows(a, 1, K, B, kb, 1, aq, as, am);
-        e.matmul_nbits(aq, as, am, 1, kb, B, 4, qt, st, 0, 0, y, N, 0, N);
-        return new Float32Array(memory.buffer, y, N).slice();
+        e.q8_quantize_rows(a, M, K, B, kb, 1, aq, as, am);
+        e.matmul_nbits(aq, as, am, 1, kb, B, 4, qt, st, 0, 0, y1, N, 0, N);
+        e.matmul_nbits(aq, as, am, 1, kb, B, 4, qt, st, 0, 0, y2, N, 0, 20);
+        e.matmul_nbits(aq, as, am, M, kb, B, 4, qt, st, 0, 0, y5, N, 0, N);
+        return Float32Array.from([...new Float32Array(memory.buffer, y1, N), ...new Float32Array(memory.buffer, y2, 20), ...new Float32Array(memory.buffer, y5, M * N)]);
       };
       const [r, s] = await Promise.all([run('relaxedLocal'), run('simdLocal')]);
       return r.every((v, i) => v === s[i]);
