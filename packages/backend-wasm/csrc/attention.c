@@ -35,6 +35,22 @@ static inline float exp_nonpos(float x) {
   return p * u.f;
 }
 
+// exp_nonpos on four lanes, lane for lane the same float operations (so the same bits).
+static inline v128_t exp4_nonpos(v128_t x) {
+  const v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)), wasm_f32x4_splat(0.5f)));
+  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145752f))), wasm_f32x4_mul(n, wasm_f32x4_splat(1.42860677e-6f)));
+  v128_t p = wasm_f32x4_splat(1.f / 720.f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 120.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 24.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 6.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
+  const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  // below -87 the result is 0 (and 2^n would not be a float)
+  return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.f)));
+}
+
 static inline float dot(const float *a, const float *b, int D) {
   v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = acc0;
   int d = 0;
@@ -74,15 +90,44 @@ void attention_heads(const float *q, const float *k, const float *v, float *out,
         scores[j] = sc;
         max = sc > max ? sc : max;
       }
+      int j = 0;
+      for (const v128_t vmax = wasm_f32x4_splat(max); j + 4 <= n; j += 4)
+        wasm_v128_store(scores + j, exp4_nonpos(wasm_f32x4_sub(wasm_v128_load(scores + j), vmax)));
+      for (; j < n; j++) scores[j] = exp_nonpos(scores[j] - max);
       float sum = 0.f;
-      for (int j = 0; j < n; j++) {
-        const float e = exp_nonpos(scores[j] - max);
-        scores[j] = e;
-        sum += e;
-      }
+      for (j = 0; j < n; j++) sum += scores[j];
       const float inv = 1.f / sum;
+      if ((D & 31) == 0) {
+        // 32 output dims at a time in registers (no load and store of the output per key); per element
+        // the same sums in the same order as the loop below
+        for (int d0 = 0; d0 < D; d0 += 32) {
+          v128_t o0 = wasm_f32x4_splat(0.f), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
+          for (j = 0; j < n; j++) {
+            const v128_t p = wasm_f32x4_splat(scores[j] * inv);
+            const float *vj = vh + (long)j * D + d0;
+            o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(p, wasm_v128_load(vj)));
+            o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(p, wasm_v128_load(vj + 4)));
+            o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(p, wasm_v128_load(vj + 8)));
+            o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(p, wasm_v128_load(vj + 12)));
+            o4 = wasm_f32x4_add(o4, wasm_f32x4_mul(p, wasm_v128_load(vj + 16)));
+            o5 = wasm_f32x4_add(o5, wasm_f32x4_mul(p, wasm_v128_load(vj + 20)));
+            o6 = wasm_f32x4_add(o6, wasm_f32x4_mul(p, wasm_v128_load(vj + 24)));
+            o7 = wasm_f32x4_add(o7, wasm_f32x4_mul(p, wasm_v128_load(vj + 28)));
+          }
+          float *od = os + d0;
+          wasm_v128_store(od, o0);
+          wasm_v128_store(od + 4, o1);
+          wasm_v128_store(od + 8, o2);
+          wasm_v128_store(od + 12, o3);
+          wasm_v128_store(od + 16, o4);
+          wasm_v128_store(od + 20, o5);
+          wasm_v128_store(od + 24, o6);
+          wasm_v128_store(od + 28, o7);
+        }
+        continue;
+      }
       for (int d = 0; d < D; d++) os[d] = 0.f;
-      for (int j = 0; j < n; j++) {
+      for (j = 0; j < n; j++) {
         const v128_t p = wasm_f32x4_splat(scores[j] * inv);
         const float *vj = vh + (long)j * D;
         int d = 0;

@@ -165,12 +165,11 @@ describe('wasm kernels', () => {
     }
   });
 
-  it('attention equals the reference GroupQueryAttention (prompt and decode, 2 threads)', () => {
+  it('attention equals the reference GroupQueryAttention (prompt and decode, 2 threads; head sizes 16 and 64)', () => {
     const r = rng(7);
     const H = 8;
     const Hkv = 2;
-    const D = 16;
-    for (const [P, S] of [[0, 5], [7, 1], [40, 3]] as const) {
+    for (const [P, S, D] of [[0, 5, 16], [7, 1, 16], [40, 3, 16], [0, 5, 64], [37, 1, 64], [200, 2, 64]] as const) {
       const T = P + S;
       const q = new Float32Array(S * H * D).map(() => r() - 0.5);
       const k = new Float32Array(Hkv * T * D).map(() => r() - 0.5);
