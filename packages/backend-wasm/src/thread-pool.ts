@@ -75,7 +75,9 @@ interface WorkerLike {
 }
 
 async function spawnWorker(): Promise<{ worker: WorkerLike; ready: Promise<void> }> {
-  if (isNode() && typeof (globalThis as { Worker?: unknown }).Worker === 'undefined') {
+  // Node: worker_threads even where a global `Worker` exists (onnxruntime-web's Emscripten code sets
+  // one to worker_threads' Worker, which cannot load the blob URL below)
+  if (isNode()) {
     const wt = (await importRuntime('node:worker_threads')) as typeof import('node:worker_threads');
     const worker = new wt.Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
