@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "exp4.h"
+
 #pragma STDC FP_CONTRACT OFF
 #define EXPORT(name) __attribute__((export_name(#name)))
 
@@ -37,18 +39,8 @@ static inline float exp_nonpos(float x) {
 
 // exp_nonpos on four lanes, lane for lane the same float operations (so the same bits).
 static inline v128_t exp4_nonpos(v128_t x) {
-  const v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)), wasm_f32x4_splat(0.5f)));
-  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145752f))), wasm_f32x4_mul(n, wasm_f32x4_splat(1.42860677e-6f)));
-  v128_t p = wasm_f32x4_splat(1.f / 720.f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 120.f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 24.f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 6.f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
-  const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
   // below -87 the result is 0 (and 2^n would not be a float)
-  return wasm_v128_andnot(wasm_f32x4_mul(p, pow2n), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.f)));
+  return wasm_v128_andnot(exp4_unclamped(x), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.f)));
 }
 
 static inline float dot(const float *a, const float *b, int D) {

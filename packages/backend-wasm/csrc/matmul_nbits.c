@@ -391,80 +391,53 @@ static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as
   wasm_v128_store((yp), wasm_f32x4_add(wasm_v128_load(yp), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc),     \
                                                                           wasm_f32x4_mul(wasm_v128_load(st), wasm_f32x4_splat(sa)))))
 
-// One activation row against eight tiles `step` tiles apart (zp 8): eight sequential streams. The
-// running sums live in y (four floats per tile), the block's integers in registers.
-static void q4l_x8(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
-                   const float *st, long step, float *y) {
+// One activation row against `ns` (4 or 8) tiles `step` tiles apart (zp 8): `ns` sequential streams.
+// The running sums live in y (four floats per tile), the block's integers in registers: inlined with a
+// constant `ns`, the loops unroll and the accumulators become plain wasm locals, never the C stack
+// (which the threads' instances share).
+static inline __attribute__((always_inline)) void q4l_streams(const int8_t *arow, const float *as, const int32_t *am,
+                                                              int kBlocks, int B, const uint8_t *w, const float *st,
+                                                              long step, float *y, const int ns) {
   const int blob = B / 2;
-  const long tb = (long)kBlocks * 4 * blob;  // bytes per tile
-  const long ts = (long)kBlocks * 4;         // scales per tile
+  const long o = step * (long)kBlocks * 4 * blob;  // bytes between the streams
+  const long so = step * (long)kBlocks * 4;        // scales between the streams
   const v128_t mask = wasm_i8x16_splat(0x0f);
-  for (int i = 0; i < 8; i++) wasm_v128_store(y + 4 * step * i, wasm_f32x4_splat(0.f));
+  v128_t acc[8];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < ns; i++) wasm_v128_store(y + 4 * step * i, wasm_f32x4_splat(0.f));
   for (int b = 0; b < kBlocks; b++) {
-    const v128_t z = wasm_i32x4_splat(-8 * am[b]);
-    v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ns; i++) acc[i] = wasm_i32x4_splat(-8 * am[b]);
     const int8_t *ab = arow + (long)b * B;
     const uint8_t *wb = w + (long)b * 4 * blob;
-    const long o = step * tb;
     for (int m = 0; m < blob / 4; m++) {
       const int8_t *ap = ab + 32 * (m >> 2) + 4 * (m & 3);
       const v128_t ae = wasm_v128_load32_splat(ap), ao = wasm_v128_load32_splat(ap + 16);
       const uint8_t *wm = wb + 16 * m;
-#define L(i, acc)                                                                             \
-  {                                                                                           \
-    const v128_t p = wasm_v128_load(wm + (i) * o);                                            \
-    acc = relaxed_dot_add(ae, wasm_v128_and(p, mask), acc);                                   \
-    acc = relaxed_dot_add(ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask), acc);                \
-  }
-      L(0, a0) L(1, a1) L(2, a2) L(3, a3) L(4, a4) L(5, a5) L(6, a6) L(7, a7)
-#undef L
+#pragma clang loop unroll(full)
+      for (int i = 0; i < ns; i++) {
+        const v128_t p = wasm_v128_load(wm + i * o);
+        acc[i] = relaxed_dot_add(ae, wasm_v128_and(p, mask), acc[i]);
+        acc[i] = relaxed_dot_add(ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask), acc[i]);
+      }
     }
     const float sa = as[b];
     const float *sb = st + (long)b * 4;
-    LANE_ADD(y, a0, sb, sa);
-    LANE_ADD(y + 4 * step, a1, sb + step * ts, sa);
-    LANE_ADD(y + 8 * step, a2, sb + 2 * step * ts, sa);
-    LANE_ADD(y + 12 * step, a3, sb + 3 * step * ts, sa);
-    LANE_ADD(y + 16 * step, a4, sb + 4 * step * ts, sa);
-    LANE_ADD(y + 20 * step, a5, sb + 5 * step * ts, sa);
-    LANE_ADD(y + 24 * step, a6, sb + 6 * step * ts, sa);
-    LANE_ADD(y + 28 * step, a7, sb + 7 * step * ts, sa);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ns; i++) LANE_ADD(y + 4 * step * i, acc[i], sb + i * so, sa);
   }
 }
 
-// q4l_x8 with four streams (chunks of 4..7 tiles, e.g. the K/V projections' small chunks).
+// Eight streams: more memory reads in flight than four, in 14 SIMD registers.
+static void q4l_x8(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
+                   const float *st, long step, float *y) {
+  q4l_streams(arow, as, am, kBlocks, B, w, st, step, y, 8);
+}
+
+// Four streams, for chunks of 4..7 tiles left after the groups of eight.
 static void q4l_x4(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
                    const float *st, long step, float *y) {
-  const int blob = B / 2;
-  const long tb = (long)kBlocks * 4 * blob, ts = (long)kBlocks * 4;
-  const v128_t mask = wasm_i8x16_splat(0x0f);
-  for (int i = 0; i < 4; i++) wasm_v128_store(y + 4 * step * i, wasm_f32x4_splat(0.f));
-  for (int b = 0; b < kBlocks; b++) {
-    const v128_t z = wasm_i32x4_splat(-8 * am[b]);
-    v128_t a0 = z, a1 = z, a2 = z, a3 = z;
-    const int8_t *ab = arow + (long)b * B;
-    const uint8_t *wb = w + (long)b * 4 * blob;
-    const long o = step * tb;
-    for (int m = 0; m < blob / 4; m++) {
-      const int8_t *ap = ab + 32 * (m >> 2) + 4 * (m & 3);
-      const v128_t ae = wasm_v128_load32_splat(ap), ao = wasm_v128_load32_splat(ap + 16);
-      const uint8_t *wm = wb + 16 * m;
-#define L(i, acc)                                                              \
-  {                                                                            \
-    const v128_t p = wasm_v128_load(wm + (i) * o);                             \
-    acc = relaxed_dot_add(ae, wasm_v128_and(p, mask), acc);                    \
-    acc = relaxed_dot_add(ao, wasm_v128_and(wasm_u16x8_shr(p, 4), mask), acc); \
-  }
-      L(0, a0) L(1, a1) L(2, a2) L(3, a3)
-#undef L
-    }
-    const float sa = as[b];
-    const float *sb = st + (long)b * 4;
-    LANE_ADD(y, a0, sb, sa);
-    LANE_ADD(y + 4 * step, a1, sb + step * ts, sa);
-    LANE_ADD(y + 8 * step, a2, sb + 2 * step * ts, sa);
-    LANE_ADD(y + 12 * step, a3, sb + 3 * step * ts, sa);
-  }
+  q4l_streams(arow, as, am, kBlocks, B, w, st, step, y, 4);
 }
 
 // One activation row against one tile (any zero points): four columns into y[0..3].
@@ -532,24 +505,18 @@ static void q4l_columns(const int8_t *aq, const float *ascale, const int32_t *as
   const long tb = (long)kBlocks * 4 * blob, ts = (long)kBlocks * 4;
   const long Kp = (long)kBlocks * B;
   long tiles = (n1 - n) / 4;
-  if (M == 1 && !zp && tiles >= 8) {
-    // decoding: the tiles in eight parts read together (each part a sequential stream)
-    const long e = tiles / 8;
-    for (long t = 0; t < e; t++) {
-      const long na = n + 4 * t;
-      q4l_x8(aq, ascale, asum, kBlocks, B, q + (na / 4) * tb, scale + (na / 4) * ts, e, y + na);
+  if (M == 1 && !zp) {
+    // decoding: the tiles in eight parts read together (each part a sequential stream), then what is
+    // left in four parts, then one tile at a time below
+    for (int ns = 8; ns >= 4; ns -= 4) {
+      const long e = tiles / ns;
+      for (long t = 0; t < e; t++) {
+        const long na = n + 4 * t;
+        (ns == 8 ? q4l_x8 : q4l_x4)(aq, ascale, asum, kBlocks, B, q + (na / 4) * tb, scale + (na / 4) * ts, e, y + na);
+      }
+      n += 4 * ns * e;
+      tiles -= ns * e;
     }
-    n += 32 * e;
-    tiles -= 8 * e;
-  }
-  if (M == 1 && !zp && tiles >= 4) {
-    const long e = tiles / 4;
-    for (long t = 0; t < e; t++) {
-      const long na = n + 4 * t;
-      q4l_x4(aq, ascale, asum, kBlocks, B, q + (na / 4) * tb, scale + (na / 4) * ts, e, y + na);
-    }
-    n += 16 * e;
-    tiles -= 4 * e;
   }
   long m = 0;
   if (!zp) {
