@@ -29,3 +29,4 @@ export { buildLlamaBundle, llamaParameterCount, type LlamaBundleOptions } from '
 export { embedLookupOf, type EmbedLookup } from './embed-lookup.js';
 export { gqaAttention, gqaFusedRotarySupported } from './attention/gqa.js';
 export { portableAttention } from './attention/portable.js';
+export { llama2Plugin } from './plugin.js';

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argmax, BackendRegistry, createRuntime, DecoderRunner, type Backend, type DecoderConfig, type InferenceSession, type Runtime, type WeightFormat } from '@tinyllama/core';
 import { buildModelDir, readConfigJson } from '@tinyllama/core/node';
-import { gqaAttention, llama2Architecture } from '@tinyllama/arch-llama2';
+import { llama2Architecture, llama2Plugin } from '@tinyllama/arch-llama2';
 import { createWasmKernelsBackend, type WasmKernelsSession } from '@tinyllama/backend-wasm';
-import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
+import { checkpointLoadersPlugin } from '@tinyllama/loader-pytorch';
 import { createNativeEngine, createNativeKernelsBackend, loadAddon } from '../src/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -39,22 +39,6 @@ let rt: Runtime;
 let native: Backend;
 let wasm: Backend;
 
-function buildRuntime(): Runtime {
-  return createRuntime({
-    plugins: [
-      {
-        name: 'test-build',
-        register(r) {
-          r.architectures.register(llama2Architecture.name, llama2Architecture);
-          r.attention.register(gqaAttention.name, gqaAttention, 10);
-          r.loaders.register(safetensorsLoader.name, safetensorsLoader, 10);
-          r.loaders.register(pytorchLoader.name, pytorchLoader, 5);
-        },
-      },
-    ],
-  });
-}
-
 async function greedy(session: InferenceSession, config: DecoderConfig, prompt: readonly number[], steps: number, allocator: Backend['tensorAllocator']): Promise<number[]> {
   const runner = new DecoderRunner(session, config, { kvCache: 'shared', allocator });
   let logits = await runner.forward(prompt);
@@ -70,7 +54,7 @@ async function greedy(session: InferenceSession, config: DecoderConfig, prompt: 
 beforeAll(async () => {
   if (why) return;
   work = await mkdtemp(join(tmpdir(), 'tinyllama-native-'));
-  rt = buildRuntime();
+  rt = createRuntime({ plugins: [llama2Plugin, checkpointLoadersPlugin] }); // what `tinyllama build` needs
   native = createNativeKernelsBackend({ threads: 2 });
   // the reference: the wasm kernels' matmuls with the same (native) attention, so that the only difference
   // is the matmul (attention's summation order alone can move an activation across an int8 rounding

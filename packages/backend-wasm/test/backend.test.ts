@@ -30,8 +30,8 @@ import { decodeModel, GraphBuilder } from '@tinyllama/onnx';
 import { matMulNBitsAttributes, matMulNBitsTensors, quantizeMatMulNBits } from '@tinyllama/quantize';
 import { createOrtNodeBackend } from '@tinyllama/backend-ort/node';
 import { createWasmKernelsBackend, type WasmKernelsSession } from '../src/index.js';
-import { gqaAttention, llama2Architecture } from '@tinyllama/arch-llama2';
-import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
+import { llama2Architecture, llama2Plugin } from '@tinyllama/arch-llama2';
+import { checkpointLoadersPlugin } from '@tinyllama/loader-pytorch';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
@@ -39,23 +39,6 @@ const TINY = join(ROOT, 'fixtures/tiny');
 const SHARED = resolve(ROOT, '../shared/fixtures');
 const STORIES = join(SHARED, 'stories260k-hf');
 const HAS_STORIES = existsSync(join(STORIES, 'config.json'));
-
-/** What `tinyllama build` needs: the Llama-2 architecture, its GQA attention, checkpoint loaders. */
-function buildRuntime(): Runtime {
-  return createRuntime({
-    plugins: [
-      {
-        name: 'test-build',
-        register(rt) {
-          rt.architectures.register(llama2Architecture.name, llama2Architecture);
-          rt.attention.register(gqaAttention.name, gqaAttention, 10);
-          rt.loaders.register(safetensorsLoader.name, safetensorsLoader, 10);
-          rt.loaders.register(pytorchLoader.name, pytorchLoader, 5);
-        },
-      },
-    ],
-  });
-}
 
 /** The CLI's formats: `--dtype f32`, `--dtype int4` and `--dtype int8` (block 32, accuracy level 4, symmetric). */
 const FORMATS = {
@@ -144,7 +127,7 @@ function compareLogits(a: Float32Array, b: Float32Array, V: number): { maxDiff: 
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'tinyllama-wasm-backend-'));
-  rt = buildRuntime();
+  rt = createRuntime({ plugins: [llama2Plugin, checkpointLoadersPlugin] }); // what `tinyllama build` needs
   wasm = createWasmKernelsBackend({ threads: 2 });
   ort = createOrtNodeBackend({ threads: 1 });
   await wasm.init();

@@ -1,38 +1,13 @@
-import { gqaAttention, llama2Architecture, portableAttention } from '@tinyllama/arch-llama2';
+import { llama2Plugin } from '@tinyllama/arch-llama2';
 import { ortNodePlugin } from '@tinyllama/backend-ort/node';
 import { ortWebPlugin } from '@tinyllama/backend-ort/web';
 import { nativeKernelsPlugin } from '@tinyllama/backend-native';
 import { wasmKernelsPlugin } from '@tinyllama/backend-wasm';
-import { createRuntime, type Logger, type Runtime, type RuntimePlugin } from '@tinyllama/core';
-import { pytorchLoader, safetensorsLoader } from '@tinyllama/loader-pytorch';
-import { sentencePieceLoader } from '@tinyllama/tokenizer-sentencepiece';
+import { createRuntime, type Logger, type Runtime } from '@tinyllama/core';
+import { checkpointLoadersPlugin } from '@tinyllama/loader-pytorch';
+import { sentencePiecePlugin } from '@tinyllama/tokenizer-sentencepiece';
 
-/** Checkpoint loaders: safetensors preferred over PyTorch pickles when both are present. */
-export const checkpointLoadersPlugin: RuntimePlugin = {
-  name: 'loader-pytorch',
-  register(rt) {
-    rt.loaders.register(safetensorsLoader.name, safetensorsLoader, 10);
-    rt.loaders.register(pytorchLoader.name, pytorchLoader, 5);
-  },
-};
-
-/** The SentencePiece tokenizer loader. */
-export const sentencePiecePlugin: RuntimePlugin = {
-  name: 'tokenizer-sentencepiece',
-  register(rt) {
-    rt.tokenizers.register(sentencePieceLoader.name, sentencePieceLoader);
-  },
-};
-
-/** The Llama-2 architecture and its attention strategies (GroupQueryAttention preferred). */
-export const llama2Plugin: RuntimePlugin = {
-  name: 'arch-llama2',
-  register(rt) {
-    rt.architectures.register(llama2Architecture.name, llama2Architecture);
-    rt.attention.register(gqaAttention.name, gqaAttention, 10);
-    rt.attention.register(portableAttention.name, portableAttention, 0);
-  },
-};
+export { checkpointLoadersPlugin, llama2Plugin, sentencePiecePlugin };
 
 /** Options of {@link createNodeRuntime}. */
 export interface NodeRuntimeOptions {

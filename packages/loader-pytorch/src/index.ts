@@ -16,6 +16,7 @@ export {
   PYTORCH_FILE,
   PYTORCH_INDEX,
 } from './loaders.js';
+export { checkpointLoadersPlugin } from './plugin.js';
 export { FileCheckpoint, type LazyTensor, type OpenedFile } from './checkpoint.js';
 export { openSafetensorsFile } from './safetensors-file.js';
 export { openPytorchFile } from './pytorch-file.js';

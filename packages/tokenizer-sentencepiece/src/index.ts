@@ -7,6 +7,7 @@
  */
 export { SentencePieceTokenizer, type SentencePieceLoadOptions } from './tokenizer.js';
 export { sentencePieceLoader, SENTENCEPIECE_FILE } from './loader.js';
+export { sentencePiecePlugin } from './plugin.js';
 export type { EncoderKind, EncoderChoice } from './encoder.js';
 export {
   parseSentencePieceModel,
