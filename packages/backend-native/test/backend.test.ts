@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argmax, BackendRegistry, createRuntime, DecoderRunner, type Backend, type DecoderConfig, type InferenceSession, type Runtime, type WeightFormat } from '@tinyllama/core';
+import { argmax, BackendRegistry, createRuntime, DecoderRunner, greedyIds, type Backend, type DecoderConfig, type InferenceSession, type Runtime, type WeightFormat } from '@tinyllama/core';
 import { buildModelDir, readConfigJson } from '@tinyllama/core/node';
 import { llama2Architecture, llama2Plugin } from '@tinyllama/arch-llama2';
 import { createWasmKernelsBackend, type WasmKernelsSession } from '@tinyllama/backend-wasm';
@@ -40,15 +40,7 @@ let native: Backend;
 let wasm: Backend;
 
 async function greedy(session: InferenceSession, config: DecoderConfig, prompt: readonly number[], steps: number, allocator: Backend['tensorAllocator']): Promise<number[]> {
-  const runner = new DecoderRunner(session, config, { kvCache: 'shared', allocator });
-  let logits = await runner.forward(prompt);
-  const ids: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const next = argmax(logits);
-    ids.push(next);
-    if (i + 1 < steps) logits = await runner.forward([next]);
-  }
-  return ids;
+  return greedyIds(new DecoderRunner(session, config, { kvCache: 'shared', allocator }), prompt, steps);
 }
 
 beforeAll(async () => {

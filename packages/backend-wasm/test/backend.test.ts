@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   argmax,
+  greedyIds,
   createRuntime,
   DecoderRunner,
   isTinyLlamaError,
@@ -99,15 +100,7 @@ async function greedy(
   steps: number,
   options?: ConstructorParameters<typeof DecoderRunner>[2],
 ): Promise<number[]> {
-  const runner = new DecoderRunner(session, config, options);
-  let logits = await runner.forward(prompt);
-  const ids: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const next = argmax(logits);
-    ids.push(next);
-    if (i + 1 < steps) logits = await runner.forward([next]);
-  }
-  return ids;
+  return greedyIds(new DecoderRunner(session, config, options), prompt, steps);
 }
 
 /** Max |a - b| and max |b| over all values, and the fraction of rows (length V) whose argmax agrees. */

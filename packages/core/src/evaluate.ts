@@ -46,3 +46,18 @@ export function top1Agreement(a: readonly number[], b: readonly number[]): numbe
   for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
   return same / a.length;
 }
+
+/**
+ * `steps` greedy (argmax) ids after `prompt`, through the runner's KV cache: the prompt in one
+ * forward pass, then one token per step. Never stops at EOS; for comparing backends and references.
+ */
+export async function greedyIds(runner: Runner, prompt: readonly number[], steps: number): Promise<number[]> {
+  let logits = await runner.forward(prompt);
+  const ids: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const next = argmax(logits);
+    ids.push(next);
+    if (i + 1 < steps) logits = await runner.forward([next]);
+  }
+  return ids;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DecoderRunner,
+  greedyIds,
   IO,
   TextGenerator,
   type HostTensor,
@@ -131,5 +132,13 @@ describe('GenerateOptions.onToken', () => {
     const r = await gen.generate([1, 3], { maxNewTokens: 3, temperature: 0, ignoreEos: true, onToken: (t) => seen.push({ id: t.id, stepsRun: calls.length }) });
     expect(seen.map((s) => s.id)).toEqual(r.ids);
     expect(seen.map((s) => s.stepsRun)).toEqual([1, 2, 3]); // prefill, then one step per token after it
+  });
+});
+
+describe('greedyIds', () => {
+  it('is the argmax continuation through the KV cache, the prompt in one pass', async () => {
+    const { calls, runner } = make();
+    expect(await greedyIds(runner, [1, 3], 3)).toEqual([4, 5, 6]); // the fake model predicts last id + 1
+    expect(calls).toEqual([{ S: 2, P: 0 }, { S: 1, P: 2 }, { S: 1, P: 3 }]);
   });
 });
