@@ -377,27 +377,19 @@ static void q4_tile_r2(const int8_t *a0row, const int8_t *a1row, const float *as
 // Per column the result is q4_tile's bit for bit: the same exact integer per block, the same float
 // operations in the same order.
 
-// Block b of one tile `w` against activation row `ab` (the block's B values), added to `acc`.
-#define LANE_DOT(acc, w, ab, blob)                                                      \
-  for (int m_ = 0; m_ < (blob) / 4; m_++) {                                             \
-    const int8_t *ap_ = (ab) + 32 * (m_ >> 2) + 4 * (m_ & 3);                           \
-    const v128_t p_ = wasm_v128_load((w) + 16 * m_);                                    \
-    acc = relaxed_dot_add(wasm_v128_load32_splat(ap_), wasm_v128_and(p_, mask), acc);  \
-    acc = relaxed_dot_add(wasm_v128_load32_splat(ap_ + 16), wasm_v128_and(wasm_u16x8_shr(p_, 4), mask), acc); \
-  }
-
 // y[0..3] += (the block's integer) * (weight scales of the tile's block * activation scale)
 #define LANE_ADD(yp, acc, st, sa)                                                                              \
   wasm_v128_store((yp), wasm_f32x4_add(wasm_v128_load(yp), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc),     \
                                                                           wasm_f32x4_mul(wasm_v128_load(st), wasm_f32x4_splat(sa)))))
 
-// One activation row against `ns` (4 or 8) tiles `step` tiles apart (zp 8): `ns` sequential streams.
-// The running sums live in y (four floats per tile), the block's integers in registers: inlined with a
-// constant `ns`, the loops unroll and the accumulators become plain wasm locals, never the C stack
-// (which the threads' instances share).
+// One activation row against `ns` (1, 4 or 8) tiles `step` tiles apart, the first at column n (zero
+// points `zp`, NULL: 8): `ns` sequential streams. The running sums live in y (four floats per tile),
+// the block's integers in registers: inlined with a constant `ns`, the loops unroll and the
+// accumulators become plain wasm locals, never the C stack (which the threads' instances share).
 static inline __attribute__((always_inline)) void q4l_streams(const int8_t *arow, const float *as, const int32_t *am,
                                                               int kBlocks, int B, const uint8_t *w, const float *st,
-                                                              long step, float *y, const int ns) {
+                                                              const uint8_t *zp, int n, long step, float *y,
+                                                              const int ns) {
   const int blob = B / 2;
   const long o = step * (long)kBlocks * 4 * blob;  // bytes between the streams
   const long so = step * (long)kBlocks * 4;        // scales between the streams
@@ -407,7 +399,7 @@ static inline __attribute__((always_inline)) void q4l_streams(const int8_t *arow
   for (int i = 0; i < ns; i++) wasm_v128_store(y + 4 * step * i, wasm_f32x4_splat(0.f));
   for (int b = 0; b < kBlocks; b++) {
 #pragma clang loop unroll(full)
-    for (int i = 0; i < ns; i++) acc[i] = wasm_i32x4_splat(-8 * am[b]);
+    for (int i = 0; i < ns; i++) acc[i] = wasm_i32x4_neg(zp_times_sum(zp, n + 4 * (int)step * i, kBlocks, b, am[b]));
     const int8_t *ab = arow + (long)b * B;
     const uint8_t *wb = w + (long)b * 4 * blob;
     for (int m = 0; m < blob / 4; m++) {
@@ -431,26 +423,19 @@ static inline __attribute__((always_inline)) void q4l_streams(const int8_t *arow
 // Eight streams: more memory reads in flight than four, in 14 SIMD registers.
 static void q4l_x8(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
                    const float *st, long step, float *y) {
-  q4l_streams(arow, as, am, kBlocks, B, w, st, step, y, 8);
+  q4l_streams(arow, as, am, kBlocks, B, w, st, 0, 0, step, y, 8);
 }
 
 // Four streams, for chunks of 4..7 tiles left after the groups of eight.
 static void q4l_x4(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
                    const float *st, long step, float *y) {
-  q4l_streams(arow, as, am, kBlocks, B, w, st, step, y, 4);
+  q4l_streams(arow, as, am, kBlocks, B, w, st, 0, 0, step, y, 4);
 }
 
 // One activation row against one tile (any zero points): four columns into y[0..3].
 static void q4l_x1(const int8_t *arow, const float *as, const int32_t *am, int kBlocks, int B, const uint8_t *w,
                    const float *st, const uint8_t *zp, int n, float *y) {
-  const int blob = B / 2;
-  const v128_t mask = wasm_i8x16_splat(0x0f);
-  wasm_v128_store(y, wasm_f32x4_splat(0.f));
-  for (int b = 0; b < kBlocks; b++) {
-    v128_t acc = wasm_i32x4_neg(zp_times_sum(zp, n, kBlocks, b, am[b]));
-    LANE_DOT(acc, w + (long)b * 4 * blob, arow + (long)b * B, blob)
-    LANE_ADD(y, acc, st + (long)b * 4, as[b]);
-  }
+  q4l_streams(arow, as, am, kBlocks, B, w, st, zp, n, 1, y, 1);
 }
 
 // Four activation rows against two tiles (zp 8; prompts): each unpacked weight vector feeds four rows.

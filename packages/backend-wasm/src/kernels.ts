@@ -123,8 +123,8 @@ const RELAXED_PROBE = new Uint8Array([
  * the kernels' loops), where Chromium's and Firefox's are exact. The relaxed build also lays its 4-bit
  * tiles out differently (lanes = columns) with kernels of its own, whose results must equal the
  * SIMD128 build's bit for bit: 4-bit matmuls that reach each of them (1 and 5 rows, 17 and 5 tiles,
- * blocks of 128, negative activations) are checked against the SIMD128-only build; any difference
- * keeps SIMD128.
+ * zero points, blocks of 128, negative activations) are checked against the SIMD128-only build; any
+ * difference keeps SIMD128.
  */
 let relaxedVerdict: Promise<boolean> | undefined;
 function relaxedKernelsAgree(): Promise<boolean> {
@@ -137,7 +137,8 @@ function relaxedKernelsAgree(): Promise<boolean> {
         };
         const e = instance.exports;
         // shapes that reach every 4-bit tile kernel: 17 tiles (8-stream decoding, then one tile), the
-        // first 5 tiles alone (4 streams, then one), and 5 rows (4-row prompt tiles, then one row)
+        // first 5 tiles alone (4 streams, then one), 5 rows (4-row prompt tiles, then one row), and 2
+        // rows with zero points
         const K = 256, B = 128, kb = 2, N = 68, blob = 64, M = 5;
         let next = RESERVED;
         const take = (bytes: number): number => {
@@ -146,7 +147,7 @@ function relaxedKernelsAgree(): Promise<boolean> {
           return at;
         };
         const [a, q, qt, sc, st, aq, as, am] = [take(M * K * 4), take(N * kb * blob), take(N * kb * blob), take(N * kb * 4), take(N * kb * 4), take(M * kb * B), take(M * kb * 4), take(M * kb * 4)];
-        const [y1, y2, y5] = [take(N * 4), take(N * 4), take(M * N * 4)];
+        const [y1, y2, y5, yz, zp] = [take(N * 4), take(N * 4), take(M * N * 4), take(2 * N * 4), take(N * Math.ceil(kb / 2))];
         const f32 = new Float32Array(memory.buffer);
         const u8 = new Uint8Array(memory.buffer);
         for (let k = 0; k < M * K; k++) f32[a / 4 + k] = ((k * 37) % 29) - 14.5; // negative and positive
@@ -157,7 +158,14 @@ function relaxedKernelsAgree(): Promise<boolean> {
         e.matmul_nbits(aq, as, am, 1, kb, B, 4, qt, st, 0, 0, y1, N, 0, N);
         e.matmul_nbits(aq, as, am, 1, kb, B, 4, qt, st, 0, 0, y2, N, 0, 20);
         e.matmul_nbits(aq, as, am, M, kb, B, 4, qt, st, 0, 0, y5, N, 0, N);
-        return Float32Array.from([...new Float32Array(memory.buffer, y1, N), ...new Float32Array(memory.buffer, y2, 20), ...new Float32Array(memory.buffer, y5, M * N)]);
+        for (let i = 0; i < N * Math.ceil(kb / 2); i++) u8[zp + i] = (i * 29 + 3) & 255;
+        e.matmul_nbits(aq, as, am, 2, kb, B, 4, qt, st, zp, 0, yz, N, 0, N); // zero points
+        return Float32Array.from([
+          ...new Float32Array(memory.buffer, y1, N),
+          ...new Float32Array(memory.buffer, y2, 20),
+          ...new Float32Array(memory.buffer, y5, M * N),
+          ...new Float32Array(memory.buffer, yz, 2 * N),
+        ]);
       };
       const [r, s] = await Promise.all([run('relaxedLocal'), run('simdLocal')]);
       return r.every((v, i) => v === s[i]);
