@@ -73,7 +73,7 @@ class InferenceWorker {
       old.runner.close();
       await old.release();
     }
-    this.#profile = req.profile && req.backend !== 'ort' ? new Map() : undefined;
+    this.#profile = req.profile ? new Map() : undefined; // onnxruntime-web times nothing: no profile
     const kernelsBackend = req.backend === 'ort' ? undefined : createWasmKernelsBackend({ threads: req.numThreads, profile: this.#profile });
     const backend = kernelsBackend ?? createOrtWebBackend({ numThreads: req.numThreads, wasmPaths: req.ortUrl, executionProviders: req.executionProviders });
     await backend.init();
